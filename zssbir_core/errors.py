@@ -1,0 +1,32 @@
+"""Errors that carry a message meant for the user, not a stack trace."""
+
+from __future__ import annotations
+
+
+class ZssbirError(Exception):
+    """Base class: a failure the user can act on; ``str(error)`` is the message to show."""
+
+
+class WeightsUnavailableError(ZssbirError):
+    """Model weights are missing and cannot be fetched (offline, no cached file)."""
+
+
+class ModelLoadError(ZssbirError):
+    """A model name or checkpoint directory could not be loaded."""
+
+
+class ImageReadError(ZssbirError):
+    """An image file could not be decoded; ``reason`` says why in a few words."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class DatasetError(ZssbirError):
+    """A dataset folder is malformed (missing domains, empty classes, unreadable files)."""
+
+
+class LibraryError(ZssbirError):
+    """The photo library cannot be opened or changed (permissions, full disk, bad folder)."""
