@@ -1,0 +1,46 @@
+"""Where zssbir keeps its data on this machine (platformdirs), overridable by environment.
+
+``ZSSBIR_DATA_DIR`` moves everything (tests and portable installs use it); otherwise the
+platform's user data, cache and log directories are used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "zssbir"
+
+
+def data_dir() -> Path:
+    """Root of everything zssbir stores for this user."""
+    override = os.environ.get("ZSSBIR_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_library_dir() -> Path:
+    """The photo library used when none is given."""
+    return data_dir() / "library"
+
+
+def models_dir() -> Path:
+    """Trained checkpoints registered by the user."""
+    return data_dir() / "models"
+
+
+def cache_dir() -> Path:
+    """Rebuildable caches (teacher soft labels, thumbnails of temporary queries)."""
+    override = os.environ.get("ZSSBIR_DATA_DIR")
+    if override:
+        return Path(override) / "cache"
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    """Log files, including unexpected errors of background workers."""
+    override = os.environ.get("ZSSBIR_DATA_DIR")
+    if override:
+        return Path(override) / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
