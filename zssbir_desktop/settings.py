@@ -1,0 +1,95 @@
+"""The app's preferences, kept in QSettings with typed accessors and defaults in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "zssbir"
+APPLICATION = "zssbir"
+
+THEMES = ("system", "light", "dark")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_MODEL = "resnet50-imagenet"
+OFFLINE_MODEL = "lite0-imagenet"
+
+
+@dataclass
+class Preferences:
+    """Everything the user can set in the settings dialog.
+
+    ``library_dir`` empty means the default library under platformdirs; ``model`` is a built-in
+    model name or a checkpoint directory; ``weights_file`` an optional local ResNet50 weights file.
+    """
+
+    device: str = "auto"
+    model: str = DEFAULT_MODEL
+    weights_file: str = ""
+    results_count: int = 24
+    thumbnail_size: int = 160
+    rescan_on_start: bool = True
+    exclude_patterns: tuple[str, ...] = ()
+    theme: str = "system"
+    library_dir: str = ""
+
+
+def _coerce(value: object, default: object) -> object:
+    """Turn a raw QSettings value (often a string in INI files) into the default's type."""
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+    if isinstance(default, int):
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return default
+    if isinstance(default, tuple):
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            return tuple(p for p in value.split("\n") if p)
+        return tuple(str(v) for v in value)  # type: ignore[union-attr]
+    return "" if value is None else str(value)
+
+
+def load_preferences(settings: QSettings | None = None) -> Preferences:
+    """Read the stored preferences, falling back to defaults for anything missing or invalid."""
+    settings = settings or QSettings()
+    prefs = Preferences()
+    for field in fields(Preferences):
+        default = getattr(prefs, field.name)
+        raw = settings.value(f"preferences/{field.name}", None)
+        if raw is not None:
+            setattr(prefs, field.name, _coerce(raw, default))
+    if prefs.theme not in THEMES:
+        prefs.theme = "system"
+    if prefs.device not in DEVICES:
+        prefs.device = "auto"
+    prefs.results_count = min(max(prefs.results_count, 4), 500)
+    prefs.thumbnail_size = min(max(prefs.thumbnail_size, 64), 400)
+    return prefs
+
+
+def save_preferences(prefs: Preferences, settings: QSettings | None = None) -> None:
+    """Write every preference; tuples are stored as newline-joined text (portable in INI files)."""
+    settings = settings or QSettings()
+    for field in fields(Preferences):
+        value = getattr(prefs, field.name)
+        if isinstance(value, tuple):
+            value = "\n".join(value)
+        settings.setValue(f"preferences/{field.name}", value)
+    settings.sync()
+
+
+def library_directory(prefs: Preferences, override: str | Path | None = None) -> Path:
+    """The library to open: the command line's ``--library``, else the preference, else the default."""
+    from zssbir_core.paths import default_library_dir
+
+    if override:
+        return Path(override).expanduser()
+    if prefs.library_dir:
+        return Path(prefs.library_dir).expanduser()
+    return default_library_dir()
