@@ -1,0 +1,1 @@
+"""Datasets for training and evaluation: folder layouts, benchmark readers, splits, sampling."""
