@@ -1,0 +1,78 @@
+"""ImageNet CNN backbones by name: pooled features, the kept ImageNet head, and preprocessing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
+from zssbir_core.models import efficientnet_lite, resnet
+from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
+
+BACKBONES = ("resnet50", "efficientnet_lite0")
+
+
+class Backbone(nn.Module):
+    """A CNN trunk that ends in global average pooling, with its ImageNet classifier kept aside."""
+
+    def __init__(self, name: str, trunk: nn.Module, imagenet_head: nn.Linear, preprocessing: Preprocessing):
+        super().__init__()
+        self.name = name
+        self.trunk = trunk
+        self.imagenet_head = imagenet_head
+        self.feature_dim = imagenet_head.in_features
+        self.preprocessing = preprocessing
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) normalised images -> (N, feature_dim) pooled features."""
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits."""
+        return self.imagenet_head(self.forward_features(x))
+
+
+class _EfficientNetTrunk(nn.Module):
+    def __init__(self, net: efficientnet_lite.EfficientNetLite0):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_features(x)
+
+
+def _lite0(weights: str | Path | None, pretrained: bool) -> Backbone:
+    net = efficientnet_lite.EfficientNetLite0()
+    if pretrained:
+        path = Path(weights) if weights is not None else efficientnet_lite.lite0_weights_path()
+        if not path.is_file():
+            raise WeightsUnavailableError(f"weights file not found: {path}")
+        try:
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as error:
+            raise WeightsUnavailableError(f"{path} is not an EfficientNet-Lite0 state dict: {error}") from error
+    head = net._fc
+    del net._fc
+    return Backbone("efficientnet_lite0", _EfficientNetTrunk(net), head, Preprocessing(224, LITE_MEAN, LITE_STD))
+
+
+def _resnet50(weights: str | Path | None, pretrained: bool) -> Backbone:
+    net = resnet.build_resnet50(weights, pretrained)
+    head = net.fc
+    net.fc = nn.Identity()
+    return Backbone("resnet50", net, head, Preprocessing(224, IMAGENET_MEAN, IMAGENET_STD))
+
+
+def build_backbone(name: str, *, weights: str | Path | None = None, pretrained: bool = True) -> Backbone:
+    """The backbone ``name`` with ImageNet weights (from ``weights`` when given).
+
+    ``pretrained=False`` gives random weights: for tests and for loading a checkpoint, whose file
+    holds every weight anyway; never for a model a user searches with.
+    """
+    if name == "efficientnet_lite0":
+        return _lite0(weights, pretrained)
+    if name == "resnet50":
+        return _resnet50(weights, pretrained)
+    raise ModelLoadError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")

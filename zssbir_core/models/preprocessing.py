@@ -1,0 +1,55 @@
+"""How an image becomes the network's input: size and normalisation, saved with every model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import torch
+from PIL import Image
+from torchvision.transforms import v2 as T
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The TF EfficientNet-Lite weights expect (pixel - 127) / 128 on 0..255 pixels.
+LITE_MEAN = (127.0 / 255.0,) * 3
+LITE_STD = (128.0 / 255.0,) * 3
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Square input side in pixels, and the per-channel mean and std on 0..1 pixel values."""
+
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        return cls(int(data["image_size"]), tuple(data["mean"]), tuple(data["std"]))
+
+    def with_size(self, image_size: int) -> Preprocessing:
+        """The same normalisation at another input size."""
+        return replace(self, image_size=int(image_size))
+
+    def normalize(self, batch01: torch.Tensor) -> torch.Tensor:
+        """Normalise a (..., 3, H, W) tensor of 0..1 pixels."""
+        mean = torch.tensor(self.mean, dtype=batch01.dtype, device=batch01.device).view(3, 1, 1)
+        std = torch.tensor(self.std, dtype=batch01.dtype, device=batch01.device).view(3, 1, 1)
+        return (batch01 - mean) / std
+
+    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """PIL RGB image -> (3, S, S) float tensor: shorter side to S, centre crop, normalise."""
+        return T.Compose(
+            [
+                T.ToImage(),
+                T.Resize(self.image_size, antialias=True),
+                T.CenterCrop(self.image_size),
+                T.ToDtype(torch.float32, scale=True),
+                T.Normalize(self.mean, self.std),
+            ]
+        )

@@ -1,0 +1,92 @@
+"""Models by name: the built-in ImageNet baselines and trained checkpoint directories, wrapped as
+an ``Embedder`` that turns images into the vectors the library indexes and searches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from zssbir_core.device import autocast, resolve_device
+from zssbir_core.errors import ModelLoadError
+from zssbir_core.models.backbones import build_backbone
+from zssbir_core.models.checkpoint import is_checkpoint_dir, load_checkpoint
+from zssbir_core.models.network import ZSSBIRNet
+from zssbir_core.models.preprocessing import Preprocessing
+
+# Built-in name -> backbone. Their embedding is the backbone's pooled ImageNet feature.
+BUILTIN_BACKBONES = {"resnet50-imagenet": "resnet50", "lite0-imagenet": "efficientnet_lite0"}
+BUILTIN_MODELS = tuple(BUILTIN_BACKBONES)
+DEFAULT_MODEL = "resnet50-imagenet"
+OFFLINE_MODEL = "lite0-imagenet"
+
+
+@dataclass
+class Embedder:
+    """A network ready for inference on one device, with the preprocessing it was trained with."""
+
+    net: ZSSBIRNet
+    device: torch.device
+    preprocessing: Preprocessing
+    model_id: str
+    name: str
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.net.embedding_dim
+
+    def embed_tensors(self, batch: torch.Tensor) -> np.ndarray:
+        """(N, 3, S, S) preprocessed images -> (N, D) float32 L2-normalised rows."""
+        batch = batch.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device):
+            vectors = self.net.encode(batch)
+        return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """RGB PIL images -> (N, D) float32 L2-normalised rows."""
+        if not images:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        transform = self.preprocessing.transform()
+        return self.embed_tensors(torch.stack([transform(image.convert("RGB")) for image in images]))
+
+
+def load_model(
+    spec: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+    weights: str | Path | None = None,
+    image_size: int | None = None,
+) -> Embedder:
+    """Load ``resnet50-imagenet``, ``lite0-imagenet`` or a checkpoint directory for inference.
+
+    ``weights`` is a local ImageNet weights file for a built-in model; ``image_size`` overrides the
+    input size (smaller is faster; the model id records it, so vectors of two sizes never mix).
+    """
+    device = device if isinstance(device, torch.device) else resolve_device(device)
+    spec_text = str(spec)
+    if spec_text in BUILTIN_BACKBONES:
+        backbone = build_backbone(BUILTIN_BACKBONES[spec_text], weights=weights)
+        net = ZSSBIRNet(backbone, embedding_dim=None)
+        preprocessing, model_id, name = backbone.preprocessing, spec_text, spec_text
+    elif is_checkpoint_dir(spec_text):
+        net, info = load_checkpoint(spec_text)
+        preprocessing, model_id = info.preprocessing, info.model_id
+        name = Path(spec_text).resolve().name
+    else:
+        raise ModelLoadError(
+            f"unknown model {spec_text!r}: give one of {', '.join(BUILTIN_MODELS)} or a checkpoint directory "
+            "(a folder with model.safetensors and model.json)"
+        )
+    if image_size is not None and image_size != preprocessing.image_size:
+        preprocessing = preprocessing.with_size(image_size)
+        model_id = f"{model_id}@{image_size}"
+    net = net.to(device).eval()
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    return Embedder(net=net, device=device, preprocessing=preprocessing, model_id=model_id, name=name)
