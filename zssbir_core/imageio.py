@@ -1,0 +1,174 @@
+"""Reading photos and sketches from disk: fast, correct, and safe against hostile files.
+
+``open_image`` is the one way the project decodes an image file. It always returns an 8-bit RGB
+``PIL.Image`` or raises ``ImageReadError(path, reason)`` with a short reason; it never lets a
+Pillow, OS or decoder exception through. What it takes care of:
+
+- JPEG draft mode: given ``target_size`` (the side the caller will resize the shorter side to), a
+  large JPEG is decoded directly at 1/2, 1/4 or 1/8 scale, never below ``target_size``;
+- EXIF orientation is applied;
+- CMYK, palette, greyscale, 16-bit and float images are converted to RGB; transparency is
+  composited on white (a sketch drawn on a transparent canvas stays black on white);
+- GIF and multi-page TIFF give their first frame;
+- only a fixed set of formats is tried (no PostScript, no exotic plugins) and images larger than
+  ``MAX_PIXELS`` are refused as possible decompression bombs;
+- HEIC/HEIF is read when the optional ``pillow-heif`` package is installed (``zssbir[heif]``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from zssbir_core.errors import ImageReadError
+
+try:  # optional extra: zssbir[heif]
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - depends on the installation
+    HEIF_SUPPORTED = False
+
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif"}
+) | (HEIF_EXTENSIONS if HEIF_SUPPORTED else frozenset())
+"""Lower-case file suffixes that ``open_image`` reads (HEIF ones only with pillow-heif)."""
+
+_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF") + (
+    ("HEIF",) if HEIF_SUPPORTED else ()
+)
+
+MAX_PIXELS = 180_000_000
+"""Largest image (width x height) accepted; bigger files are refused as decompression bombs."""
+
+# We check the pixel count ourselves (MAX_PIXELS); Pillow's softer warning would only be noise.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image with the size of the original file (after EXIF orientation)."""
+
+    image: Image.Image
+    width: int
+    height: int
+    format: str
+
+
+def is_image_path(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` has a suffix that ``open_image`` reads (the file is not opened)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def open_image(path: str | os.PathLike[str], *, target_size: int | None = None) -> Image.Image:
+    """Decode ``path`` as 8-bit RGB; with ``target_size``, large JPEGs are decoded at reduced scale.
+
+    The shorter side of the result is at least ``target_size`` whenever the original's is.
+    Raises ``ImageReadError`` with a short reason for anything that cannot be read.
+    """
+    return load_image(path, target_size=target_size).image
+
+
+def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) -> LoadedImage:
+    """Like ``open_image``, also returning the original (oriented) size and the file format."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageReadError(path, "empty file")
+        with Image.open(path, formats=_FORMATS) as image:
+            image_format = image.format or "unknown"
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise ImageReadError(path, f"invalid image size {width}x{height}")
+            if width * height > MAX_PIXELS:
+                raise ImageReadError(
+                    path,
+                    f"image too large ({width}x{height} pixels, limit {MAX_PIXELS:,}): "
+                    "refused as a possible decompression bomb",
+                )
+            if target_size and image_format in ("JPEG", "MPO"):
+                image.draft("RGB", (target_size, target_size))
+            image.load()
+            if _swaps_sides(image):
+                width, height = height, width
+            rgb = _to_rgb(ImageOps.exif_transpose(image))
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageReadError(path, "image too large: refused as a possible decompression bomb") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image, or a format that is not supported") from None
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except MemoryError:
+        raise ImageReadError(path, "not enough memory to decode") from None
+    except OSError as error:
+        raise ImageReadError(path, _os_reason(error)) from None
+    except Exception as error:  # hostile files raise anything: struct.error, ValueError, ...
+        raise ImageReadError(path, f"corrupt image ({type(error).__name__}: {error})") from None
+    return LoadedImage(rgb, width, height, image_format)
+
+
+def _swaps_sides(image: Image.Image) -> bool:
+    """Whether the EXIF orientation turns the picture by 90 degrees."""
+    try:
+        return image.getexif().get(0x0112) in (5, 6, 7, 8)
+    except Exception:  # unreadable EXIF: exif_transpose will ignore it as well
+        return False
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno is None:  # raised by a decoder, not by the file system
+        message = str(error)
+        if "truncated" in message.lower() or "broken data stream" in message:
+            return "truncated or corrupt image data"
+        return f"corrupt image data ({message})"
+    return f"cannot read file ({error.strerror or error})"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparent pixels become white."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        return _high_depth_to_rgb(image)
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in ("LA", "PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    elif mode == "L" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit greyscale scaled to 8 bits (float images in [0, 1] or [0, 255])."""
+    values = np.asarray(image, dtype=np.float32)
+    if image.mode == "F":
+        scale = 255.0 if float(np.nanmax(values, initial=0.0)) <= 1.0 else 1.0
+    elif image.mode.startswith("I;16"):
+        scale = 1.0 / 257.0
+    else:  # "I": 16-bit PNGs come as 32-bit integers; 8-bit data stays as is
+        scale = 1.0 / 257.0 if float(values.max(initial=0.0)) > 255.0 else 1.0
+    grey = np.clip(np.nan_to_num(values * scale), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
