@@ -1,0 +1,284 @@
+"""The user's trained models, kept under ``paths.models_dir()`` with a name, date, data folder and figures.
+
+Layout: one directory per model, ``<models_dir>/<key>/`` holding ``checkpoint/`` (the checkpoint
+directory exactly as ``save_checkpoint`` writes it: ``model.safetensors`` + ``model.json``) and
+``entry.json`` (what the user sees: name, creation date, the data folder it was trained on,
+validation figures). Keeping the checkpoint untouched means it can be exported by copying it and
+loaded anywhere with ``load_model(path)``.
+
+Every change is atomic: a new entry is assembled in a hidden temporary directory inside the store
+and renamed into place; ``entry.json`` is replaced with ``os.replace``; a deleted entry is first
+renamed away, then removed. A crash at any point leaves either the old state or the new one.
+Imports are checked with ``read_checkpoint_info`` (JSON) and the weights file's sha256 and
+safetensors header; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zssbir_core import paths
+from zssbir_core.errors import ModelLoadError, ZssbirError
+from zssbir_core.models.checkpoint import META_FILE, WEIGHTS_FILE, CheckpointInfo, read_checkpoint_info
+
+ENTRY_FILE = "entry.json"
+CHECKPOINT_DIR = "checkpoint"
+ENTRY_FORMAT = "zssbir-model-entry"
+
+__all__ = ["ModelStore", "ModelStoreError", "StoredModel", "verify_checkpoint"]
+
+
+class ModelStoreError(ZssbirError):
+    """A model store operation cannot be done (unknown model, model in use, destination exists)."""
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """One trained model in the store, as listed to the user."""
+
+    key: str
+    """Directory name inside the store (stable; the name can change)."""
+    name: str
+    created: str
+    """ISO 8601 UTC time the model was added."""
+    data_folder: str | None
+    figures: dict[str, Any]
+    """Validation figures, e.g. ``{"model": {...}, "baseline": {...}, "classes": [...]}``."""
+    model_id: str
+    backbone: str
+    classes: list[str] = field(default_factory=list)
+    directory: Path = Path()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """The checkpoint directory to pass to ``load_model``."""
+        return self.directory / CHECKPOINT_DIR
+
+
+def verify_checkpoint(directory: str | Path) -> CheckpointInfo:
+    """Check a checkpoint directory without running any of its content; return its description.
+
+    ``model.json`` must be a valid description, ``model.safetensors`` must have the sha256 it
+    names and a readable safetensors header. Raises ``ModelLoadError`` with the reason.
+    """
+    directory = Path(directory)
+    info = read_checkpoint_info(directory)
+    weights = directory / WEIGHTS_FILE
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != info.content_hash:
+        raise ModelLoadError(f"{weights} is damaged: its content does not match {META_FILE}")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as tensors:
+            if not list(tensors.keys()):
+                raise ModelLoadError(f"{weights} holds no tensors")
+    except ModelLoadError:
+        raise
+    except Exception as error:  # safetensors raises its own error types for malformed headers
+        raise ModelLoadError(f"{weights} is not a readable safetensors file: {error}") from error
+    return info
+
+
+class ModelStore:
+    """The directory of trained models (default ``paths.models_dir()``)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.models_dir()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def list(self) -> list[StoredModel]:
+        """All readable entries, oldest first (hidden temporary and damaged entries are left out)."""
+        if not self.root.is_dir():
+            return []
+        models = []
+        for directory in self.root.iterdir():
+            if directory.name.startswith(".") or not directory.is_dir():
+                continue
+            try:
+                models.append(self._read(directory))
+            except ModelStoreError:
+                continue
+        return sorted(models, key=lambda m: (m.created, m.key))
+
+    def get(self, key: str) -> StoredModel:
+        """The entry ``key``; ``ModelStoreError`` if there is none."""
+        directory = self._entry_dir(key)
+        if not directory.is_dir():
+            raise ModelStoreError(f"no trained model {key!r} in {self.root}")
+        return self._read(directory)
+
+    def find(self, spec: str | Path | None) -> StoredModel | None:
+        """The entry a model spec (key, model id or checkpoint path) points at, if it is in the store."""
+        if spec is None:
+            return None
+        text = str(spec)
+        for model in self.list():
+            if text in (model.key, model.model_id) or _same_path(text, model.checkpoint_dir) \
+                    or _same_path(text, model.directory):
+                return model
+        return None
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def add(self, checkpoint_dir: str | Path, *, name: str | None = None, data_folder: str | Path | None = None,
+            figures: dict[str, Any] | None = None) -> StoredModel:
+        """Register a checkpoint directory (a training output) as a new entry.
+
+        The checkpoint is verified and copied into a hidden temporary entry with its
+        ``entry.json``, which is then renamed into place; the source is left as it was.
+        """
+        source = Path(checkpoint_dir)
+        info = verify_checkpoint(source)
+        self.root.mkdir(parents=True, exist_ok=True)
+        created = _now()
+        key = self._new_key(name or info.backbone, created)
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}-"))
+        try:
+            shutil.copytree(source, tmp / CHECKPOINT_DIR)
+            entry = {
+                "format": ENTRY_FORMAT,
+                "name": (name or f"{info.backbone} {created[:16].replace('T', ' ')}").strip(),
+                "created": created,
+                "data_folder": str(data_folder) if data_folder is not None else None,
+                "figures": figures or {},
+            }
+            _write_json(tmp / ENTRY_FILE, entry)
+            os.replace(tmp, self.root / key)
+        except OSError as error:
+            raise ModelStoreError(f"cannot add the model to {self.root}: {error.strerror or error}") from error
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self.get(key)
+
+    def import_checkpoint(self, source: str | Path, *, name: str | None = None) -> StoredModel:
+        """Copy a checkpoint directory from elsewhere into the store (verified, never unpickled)."""
+        source = Path(source)
+        return self.add(source, name=name or source.name, figures={})
+
+    def rename(self, key: str, new_name: str) -> StoredModel:
+        """Give entry ``key`` a new display name."""
+        new_name = new_name.strip()
+        if not new_name:
+            raise ModelStoreError("a model name cannot be empty")
+        directory = self.get(key).directory
+        entry = _read_json(directory / ENTRY_FILE)
+        entry["name"] = new_name
+        _write_json(directory / ENTRY_FILE, entry)
+        return self.get(key)
+
+    def set_figures(self, key: str, figures: dict[str, Any]) -> StoredModel:
+        """Replace the validation figures of entry ``key``."""
+        directory = self.get(key).directory
+        entry = _read_json(directory / ENTRY_FILE)
+        entry["figures"] = figures
+        _write_json(directory / ENTRY_FILE, entry)
+        return self.get(key)
+
+    def delete(self, key: str, *, in_use: str | Path | None) -> None:
+        """Remove entry ``key``, unless it is the model in use (``in_use``: the app's model spec)."""
+        model = self.get(key)
+        if self.find(in_use) == model:
+            raise ModelStoreError(f"{model.name!r} is the model in use; switch to another model before deleting it")
+        trash = self.root / f".deleted-{key}-{uuid.uuid4().hex[:8]}"
+        try:
+            os.replace(model.directory, trash)
+        except OSError as error:
+            raise ModelStoreError(f"cannot delete {model.name!r}: {error.strerror or error}") from error
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def export(self, key: str, destination: str | Path) -> Path:
+        """Copy the checkpoint of entry ``key`` to the new directory ``destination``; return it."""
+        model = self.get(key)
+        destination = Path(destination)
+        if destination.exists():
+            raise ModelStoreError(f"{destination} already exists; choose a new folder name to export to")
+        if not destination.parent.is_dir():
+            raise ModelStoreError(f"{destination.parent} is not a folder")
+        tmp = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}-"))
+        try:
+            shutil.copytree(model.checkpoint_dir, tmp, dirs_exist_ok=True)
+            os.replace(tmp, destination)
+        except OSError as error:
+            raise ModelStoreError(f"cannot export to {destination}: {error.strerror or error}") from error
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return destination
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _entry_dir(self, key: str) -> Path:
+        if not key or "/" in key or "\\" in key or key.startswith("."):
+            raise ModelStoreError(f"{key!r} is not a model key")
+        return self.root / key
+
+    def _new_key(self, name: str, created: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "model"
+        stamp = created[:19].replace("-", "").replace(":", "")
+        return f"{stamp}-{slug}-{uuid.uuid4().hex[:6]}"
+
+    def _read(self, directory: Path) -> StoredModel:
+        try:
+            entry = _read_json(directory / ENTRY_FILE)
+            info = read_checkpoint_info(directory / CHECKPOINT_DIR)
+        except (ModelLoadError, ModelStoreError) as error:
+            raise ModelStoreError(f"{directory} is not a usable model entry: {error}") from error
+        return StoredModel(
+            key=directory.name,
+            name=str(entry.get("name") or directory.name),
+            created=str(entry.get("created", "")),
+            data_folder=entry.get("data_folder"),
+            figures=dict(entry.get("figures") or {}),
+            model_id=info.model_id,
+            backbone=info.backbone,
+            classes=list(info.classes),
+            directory=directory,
+        )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _same_path(text: str, path: Path) -> bool:
+    try:
+        return Path(text).resolve() == path.resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelStoreError(f"cannot read {path}: {error}") from error
+    if not isinstance(data, dict):
+        raise ModelStoreError(f"{path} does not hold a JSON object")
+    return data
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` next to ``path`` and rename it over ``path`` (atomic on one file system)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise ModelStoreError(f"cannot write {path}: {error.strerror or error}") from error
