@@ -1,0 +1,43 @@
+"""A torch ``Dataset`` over ``Sample`` lists, with one transform per domain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from zssbir_core.data.folder import Sample
+from zssbir_core.imageio import open_image
+
+
+class ImageDataset(Dataset):
+    """Item ``i`` is ``(transforms[domain](image), label, domain)`` of ``samples[i]``.
+
+    Images are decoded with ``open_image`` (RGB; with ``target_size``, large JPEGs are decoded at
+    reduced scale, never below that side). A file that became unreadable since the dataset was
+    scanned raises ``ImageReadError`` naming it.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transforms: Mapping[int, Callable[[Image.Image], torch.Tensor]],
+        *,
+        target_size: int | None = None,
+    ) -> None:
+        missing = {sample.domain for sample in samples} - set(transforms)
+        if missing:
+            raise ValueError(f"no transform given for domain(s) {sorted(missing)}")
+        self.samples = list(samples)
+        self.transforms = dict(transforms)
+        self.target_size = target_size
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        sample = self.samples[index]
+        image = open_image(sample.path, target_size=self.target_size)
+        return self.transforms[sample.domain](image), sample.label, sample.domain
