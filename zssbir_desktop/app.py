@@ -1,0 +1,78 @@
+"""``zssbir``: start the desktop app.
+
+The window is shown before torch is even imported: the library opens and the model loads in the
+background once the event loop runs, with a visible "loading model" state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+_STARTED = time.perf_counter()
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options; whatever is left (Qt's own, e.g. ``-platform``) goes to Qt."""
+    parser = argparse.ArgumentParser(prog="zssbir", description="Find your photos by drawing them.")
+    parser.add_argument("--library", metavar="DIR", help="use the photo library in DIR (created if missing)")
+    parser.add_argument(
+        "--startup-probe",
+        action="store_true",
+        help=argparse.SUPPRESS,  # benchmarks/app_startup.py: print the time to a shown window, then quit
+    )
+    return parser.parse_known_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; returns the exit status."""
+    argv = list(sys.argv if argv is None else argv)
+    args, qt_args = parse_args(argv[1:])
+
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from zssbir_desktop.settings import APPLICATION, ORGANIZATION, library_directory, load_preferences
+
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QApplication.setDesktopFileName("io.github.zssbir.zssbir")
+    app = QApplication([argv[0], *qt_args])
+
+    from zssbir_desktop.engine import Engine
+    from zssbir_desktop.error_log import ErrorReporter, setup_logging
+    from zssbir_desktop.main_window import MainWindow
+    from zssbir_desktop.theme import apply_theme
+
+    setup_logging()
+    reporter = ErrorReporter()
+    reporter.install()
+    try:
+        from zssbir_desktop.resources_path import app_icon_files
+
+        icon = QIcon()
+        for path in app_icon_files():
+            icon.addFile(str(path))
+        app.setWindowIcon(icon)
+    except (ImportError, FileNotFoundError):
+        pass
+    prefs = load_preferences()
+    apply_theme(app, prefs.theme)
+    engine = Engine()
+    window = MainWindow(
+        engine, prefs, library_directory(prefs, args.library), apply_theme=lambda theme: apply_theme(app, theme)
+    )
+    reporter.error.connect(lambda _title, message: window.show_error(message))
+    window.show()
+    if args.startup_probe:
+        def report_and_quit() -> None:
+            print(f"window-shown {time.perf_counter() - _STARTED:.3f}", flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, report_and_quit)
+    else:
+        QTimer.singleShot(0, window.start)
+    return app.exec()
