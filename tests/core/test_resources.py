@@ -1,7 +1,9 @@
-"""The app's icons: present, well-formed, found through importlib.resources, shipped in the wheel."""
+"""The app's icons and Linux desktop integration: well-formed, found through importlib.resources,
+shipped in the wheel, registered and removed again for the current user."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from zssbir_desktop.resources_path import APP_ICON_SIZES, app_icon_files, resource_file
+from zssbir_desktop.resources_path import APP_ICON_SIZES, APP_ID, app_icon_files, resource_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LINUX = REPO_ROOT / "packaging" / "linux"
 TOOL_ICONS = (
     "pen", "eraser", "undo", "redo", "clear", "open", "find-similar", "folder-add", "settings",
 )
@@ -88,3 +91,59 @@ def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
         cwd=tmp_path, env={"PYTHONPATH": str(site)},
     ).stdout.strip()
     assert Path(found) == site / "zssbir_desktop" / "resources" / "app-512.png"
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def test_desktop_file_passes_desktop_file_validate() -> None:
+    validator = _tool("desktop-file-validate")
+    result = subprocess.run([validator, str(LINUX / f"{APP_ID}.desktop")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+
+
+def test_metainfo_passes_appstreamcli_validate() -> None:
+    appstreamcli = _tool("appstreamcli")
+    result = subprocess.run(
+        [appstreamcli, "validate", "--no-net", "--pedantic", str(LINUX / f"{APP_ID}.metainfo.xml")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "W:" not in result.stdout and "I:" not in result.stdout, result.stdout
+
+
+def test_install_script_registers_and_removes_the_menu_entry(tmp_path: Path) -> None:
+    program = Path(_tool("zssbir")).resolve().parent / "zssbir"  # the installed app launcher
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share")}
+    script = str(LINUX / "install-desktop-entry.sh")
+
+    subprocess.run(["bash", script, "--exec", str(program)], check=True, env=env,
+                   capture_output=True)
+    share = tmp_path / "share"
+    entry = share / "applications" / f"{APP_ID}.desktop"
+    assert f'Exec="{program}"' in entry.read_text().splitlines()
+    assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    assert (share / "icons/hicolor/scalable/apps" / f"{APP_ID}.svg").is_file()
+    for size in APP_ICON_SIZES:
+        assert (share / f"icons/hicolor/{size}x{size}/apps/{APP_ID}.png").is_file()
+    if shutil.which("desktop-file-validate"):
+        subprocess.run(["desktop-file-validate", str(entry)], check=True)
+
+    subprocess.run(["bash", script, "--uninstall"], check=True, env=env, capture_output=True)
+    assert not [p for p in share.rglob(f"{APP_ID}*")]
+
+
+def test_install_script_refuses_a_missing_program(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share")}
+    result = subprocess.run(
+        ["bash", str(LINUX / "install-desktop-entry.sh"), "--exec", str(tmp_path / "nope")],
+        env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "is not an executable program" in result.stderr
+    assert not (tmp_path / "share" / "applications").exists()
