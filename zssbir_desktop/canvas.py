@@ -1,7 +1,7 @@
 """The sketch canvas: smooth pen and eraser strokes on a square white page, with undo and redo.
 
 Strokes are kept as vectors in page units (0..1 on both axes), so the page can be drawn crisply
-at any widget size and any screen scale, and the image sent to the model (``render``) depends only
+at any widget size and any screen scale, and the image sent to the model (``sketch_image``) depends only
 on the size asked for, never on the screen.
 """
 
@@ -113,7 +113,7 @@ class _ChangePage(QUndoCommand):
 
 class SketchCanvas(QWidget):
     """A square drawing page. ``changed`` fires after each finished stroke, undo, redo, clear or
-    new picture; ``render()`` gives the page as the model sees it."""
+    new picture; ``sketch_image()`` gives the page as the model sees it."""
 
     changed = Signal()
 
@@ -127,7 +127,7 @@ class SketchCanvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("Draw what you are looking for")
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.indexChanged.connect(lambda _index: self.changed.emit())
+        self.undo_stack.indexChanged.connect(self.changed)
         self._state = PageState()
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None
@@ -162,7 +162,7 @@ class SketchCanvas(QWidget):
         picture = image.convertToFormat(QImage.Format.Format_RGB32)
         self.undo_stack.push(_ChangePage(self, self._state, PageState([], picture, path), "Picture"))
 
-    def render(self, side: int = MODEL_SIDE) -> QImage:  # type: ignore[override]
+    def sketch_image(self, side: int = MODEL_SIDE) -> QImage:
         """The page as an RGB image of ``side`` x ``side`` pixels, whatever the screen's scale."""
         image = QImage(side, side, QImage.Format.Format_RGB32)
         image.setDevicePixelRatio(1.0)

@@ -715,7 +715,7 @@ class MainWindow(QMainWindow):
         if self._query_is_similar:
             return self._query
         path = self.canvas.query_path()
-        return path if path is not None else qimage_to_pil(self.canvas.render())
+        return path if path is not None else qimage_to_pil(self.canvas.sketch_image())
 
     def search_now(self) -> None:
         """Run the search for what the canvas shows (or the current "find similar" photo)."""
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         """Write the canvas (at the model's size, 256 px) to ``path``; a failure shows a message."""
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
-        if not self.canvas.render().save(str(path), "PNG"):
+        if not self.canvas.sketch_image().save(str(path), "PNG"):
             self.show_error(f"The sketch could not be saved to {path} (is the disk full or the folder read-only?)")
             return False
         self.statusBar().showMessage(f"Saved {path}", 5000)

@@ -1,0 +1,95 @@
+"""The sketch canvas: strokes drawn with the mouse, undo/redo, clear, rendering for the model."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+
+from zssbir_desktop.canvas import MODEL_SIDE, SketchCanvas
+from zssbir_desktop.imageconv import qimage_to_pil
+
+
+def ink(image: QImage) -> int:
+    """Number of clearly dark pixels."""
+    return int((np.asarray(qimage_to_pil(image).convert("L")) < 128).sum())
+
+
+def drag(qtbot, widget, points: list[tuple[int, int]]) -> None:
+    """Press, move through ``points`` and release with the left button, like a hand would."""
+    QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
+    for x, y in points[1:]:
+        QTest.mouseMove(widget, QPoint(x, y))
+    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+
+
+def make_canvas(qtbot) -> SketchCanvas:
+    canvas = SketchCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 400)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    return canvas
+
+
+def test_mouse_stroke_is_drawn_and_emits_changed(qtbot) -> None:
+    canvas = make_canvas(qtbot)
+    assert canvas.is_blank()
+    with qtbot.waitSignal(canvas.changed):
+        drag(qtbot, canvas, [(50, 50), (120, 90), (200, 200), (300, 220)])
+    assert len(canvas.state().strokes) == 1
+    assert len(canvas.state().strokes[0].points) >= 3
+    assert ink(canvas.sketch_image()) > 100
+
+
+def test_undo_redo_and_clear(qtbot) -> None:
+    canvas = make_canvas(qtbot)
+    drag(qtbot, canvas, [(50, 50), (350, 50)])
+    drag(qtbot, canvas, [(50, 300), (350, 300)])
+    assert len(canvas.state().strokes) == 2
+    canvas.undo_stack.undo()
+    assert len(canvas.state().strokes) == 1
+    canvas.undo_stack.redo()
+    assert len(canvas.state().strokes) == 2
+    canvas.clear()
+    assert canvas.is_blank()
+    canvas.undo_stack.undo()
+    assert len(canvas.state().strokes) == 2
+
+
+def test_eraser_removes_ink(qtbot) -> None:
+    canvas = make_canvas(qtbot)
+    canvas.pen_width = 10
+    drag(qtbot, canvas, [(50, 200), (350, 200)])
+    before = ink(canvas.sketch_image())
+    canvas.eraser = True
+    canvas.pen_width = 40
+    drag(qtbot, canvas, [(40, 200), (360, 200)])
+    assert ink(canvas.sketch_image()) < before * 0.05
+
+
+def test_render_does_not_depend_on_widget_size_or_scale(qtbot) -> None:
+    small, large = make_canvas(qtbot), make_canvas(qtbot)
+    large.resize(800, 700)
+    points = [QPointF(0.1, 0.2), QPointF(0.5, 0.6), QPointF(0.9, 0.3)]
+    small.add_stroke(points, width=6)
+    large.add_stroke(points, width=6)
+    a, b = small.sketch_image(), large.sketch_image()
+    assert a.size().width() == MODEL_SIDE and a.devicePixelRatio() == 1.0
+    assert qimage_to_pil(a).tobytes() == qimage_to_pil(b).tobytes()
+
+
+def test_square_page_and_picture_query(qtbot) -> None:
+    canvas = make_canvas(qtbot)
+    canvas.resize(600, 300)
+    rect = canvas.page_rect()
+    assert rect.width() == rect.height() == 300
+    picture = QImage(64, 32, QImage.Format.Format_RGB32)
+    picture.fill(Qt.GlobalColor.black)
+    canvas.set_image(picture)
+    rendered = canvas.sketch_image()
+    assert rendered.pixelColor(128, 128).black() > 200  # the picture, letter-boxed in the middle
+    assert rendered.pixelColor(128, 5).lightness() == 255  # white above it
+    canvas.undo_stack.undo()
+    assert canvas.is_blank()
