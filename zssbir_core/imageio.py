@@ -100,7 +100,7 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
             image.load()
             if _swaps_sides(image):
                 width, height = height, width
-            rgb = _to_rgb(ImageOps.exif_transpose(image))
+            rgb = to_rgb(ImageOps.exif_transpose(image))
     except ImageReadError:
         raise
     except Image.DecompressionBombError:
@@ -141,7 +141,7 @@ def _os_reason(error: OSError) -> str:
     return f"cannot read file ({error.strerror or error})"
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB; transparent pixels become white."""
     mode = image.mode
     if mode == "RGB":

@@ -1,0 +1,296 @@
+"""The approximate nearest-neighbour index over photo embeddings: hnswlib behind a read/write lock.
+
+Vectors are L2-normalised and compared by cosine similarity; labels are the photo ids of the
+library's SQLite database. The index is a cache of those vectors: it is saved atomically next to
+a JSON manifest (format version, dimension, space, parameters, live count, the model it holds and
+the library generation it reflects), and ``VectorIndex.load`` refuses a file that does not match
+its manifest or what the caller expects, so that the caller rebuilds it from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from zssbir_core.errors import LibraryError
+from zssbir_core.index.rwlock import ReadWriteLock
+
+FORMAT_VERSION = 1
+SPACE = "cosine"
+MANIFEST_NAME = "index.json"
+EXACT_SEARCH_LIMIT = 4096
+"""A folder filter allowing at most this many photos is answered by exact search."""
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """Graph degree, construction beam and search beam (hnswlib searches with max(ef, k))."""
+
+    M: int = 16
+    ef_construction: int = 200
+    ef_search: int = 128
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    """What an index file on disk holds; written after the file, read before it."""
+
+    format_version: int
+    dim: int
+    space: str
+    params: HnswParams
+    count: int
+    capacity: int
+    model_id: str
+    generation: int
+    index_file: str
+    index_bytes: int
+    deleted: list[int]
+
+    @classmethod
+    def read(cls, path: Path) -> IndexManifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["params"] = HnswParams(**data["params"])
+        return cls(**data)
+
+
+class IndexMismatchError(LibraryError):
+    """The index on disk is missing, damaged or stale; rebuild it from the database."""
+
+
+class VectorIndex:
+    """hnswlib index with growing capacity, deletion tracking and thread-safe search.
+
+    Searches share a read lock; adds, removals and loads take it exclusively, so searching while
+    another thread indexes is safe.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        model_id: str,
+        params: HnswParams = HnswParams(),
+        capacity: int = 1024,
+        _index: hnswlib.Index | None = None,
+        _deleted: Iterable[int] = (),
+    ) -> None:
+        self.dim = int(dim)
+        self.model_id = model_id
+        self.params = params
+        self.generation = 0
+        self._lock = ReadWriteLock()
+        if _index is None:
+            _index = hnswlib.Index(space=SPACE, dim=self.dim)
+            _index.init_index(max_elements=max(capacity, 16), M=params.M, ef_construction=params.ef_construction)
+        self._index = _index
+        self._index.set_ef(params.ef_search)
+        self._deleted: set[int] = set(int(i) for i in _deleted)
+        self._live: set[int] = set(int(i) for i in self._index.get_ids_list()) - self._deleted
+
+    # -- facts -------------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """Live (searchable) vectors."""
+        return len(self._live)
+
+    @property
+    def deleted_count(self) -> int:
+        """Vectors marked deleted but still taking room in the graph."""
+        return len(self._deleted)
+
+    @property
+    def capacity(self) -> int:
+        return self._index.get_max_elements()
+
+    def needs_compaction(self, ratio: float = 0.25) -> bool:
+        """Whether deleted elements make up more than ``ratio`` of the graph (rebuild it then)."""
+        return len(self._deleted) > 64 and len(self._deleted) > ratio * (len(self._live) + len(self._deleted))
+
+    def __contains__(self, photo_id: int) -> bool:
+        return int(photo_id) in self._live
+
+    def ids(self) -> set[int]:
+        """A copy of the live labels."""
+        with self._lock.read():
+            return set(self._live)
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Insert or replace vectors (rows L2-normalised, float32) under the given photo ids."""
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape != (len(ids), self.dim):
+            raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got shape {vectors.shape}")
+        labels = np.asarray(ids, dtype=np.int64)
+        with self._lock.write():
+            new = sum(1 for i in labels.tolist() if i not in self._live and i not in self._deleted)
+            needed = self._index.element_count + new
+            if needed > self._index.get_max_elements():
+                self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+            self._index.add_items(vectors, labels)
+            for label in labels.tolist():
+                self._deleted.discard(label)
+                self._live.add(label)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Mark ids deleted (unknown ids are ignored); search never returns them again."""
+        with self._lock.write():
+            for label in ids:
+                label = int(label)
+                if label in self._live:
+                    self._index.mark_deleted(label)
+                    self._live.discard(label)
+                    self._deleted.add(label)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self, vector: np.ndarray, k: int, *, allowed: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest live ids to ``vector`` as (id, cosine similarity), best first.
+
+        ``k`` is clamped to the number of candidates; ``allowed`` limits the answer to those ids
+        (small sets are searched exactly).
+        """
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if query.shape[1] != self.dim:
+            raise LibraryError(f"query vector has dimension {query.shape[1]}, the index holds {self.dim}")
+        with self._lock.read():
+            candidates = self._live if allowed is None else self._live & allowed
+            k = min(int(k), len(candidates))
+            if k <= 0:
+                return []
+            if allowed is not None and len(candidates) <= EXACT_SEARCH_LIMIT:
+                return self._exact(query, sorted(candidates), k)
+            keep = None if allowed is None else candidates.__contains__
+            try:  # hnswlib searches with a beam of max(ef, k)
+                labels, distances = self._index.knn_query(query, k=k, num_threads=1, filter=keep)
+            except RuntimeError:  # hnswlib could not fill k results: answer exactly
+                return self._exact(query, sorted(candidates), k)
+        return [(int(label), float(1.0 - distance)) for label, distance in zip(labels[0], distances[0])]
+
+    def _exact(self, query: np.ndarray, labels: list[int], k: int) -> list[tuple[int, float]]:
+        vectors = np.asarray(self._index.get_items(labels), dtype=np.float32)
+        scores = vectors @ (query[0] / max(float(np.linalg.norm(query[0])), 1e-12))
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(labels[i], float(scores[i])) for i in top]
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, directory: Path, generation: int) -> IndexManifest:
+        """Write ``index-<generation>.hnsw`` then the manifest, each via a temp file and rename.
+
+        At every moment the manifest names a complete index file; older files are removed last.
+        """
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"index-{generation}.hnsw"
+        target = directory / name
+        temp = directory / (name + ".tmp")
+        with self._lock.read():
+            self._index.save_index(str(temp))
+            manifest = IndexManifest(
+                format_version=FORMAT_VERSION,
+                dim=self.dim,
+                space=SPACE,
+                params=self.params,
+                count=len(self._live),
+                capacity=self._index.get_max_elements(),
+                model_id=self.model_id,
+                generation=int(generation),
+                index_file=name,
+                index_bytes=temp.stat().st_size,
+                deleted=sorted(self._deleted),
+            )
+        _fsync_file(temp)
+        os.replace(temp, target)
+        _write_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
+        self.generation = int(generation)
+        for old in directory.glob("index-*.hnsw*"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        return manifest
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        *,
+        model_id: str,
+        generation: int,
+        count: int,
+        params: HnswParams = HnswParams(),
+    ) -> VectorIndex:
+        """Load the saved index if it matches its manifest and the expected model, generation
+        and live count; otherwise raise ``IndexMismatchError`` saying what is wrong."""
+        manifest_path = directory / MANIFEST_NAME
+        try:
+            manifest = IndexManifest.read(manifest_path)
+        except FileNotFoundError:
+            raise IndexMismatchError("no index manifest") from None
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise IndexMismatchError(f"unreadable index manifest ({error})") from None
+        problems = []
+        if manifest.format_version != FORMAT_VERSION or manifest.space != SPACE:
+            problems.append(f"format {manifest.format_version}/{manifest.space}")
+        if manifest.model_id != model_id:
+            problems.append(f"built with model {manifest.model_id!r}, library uses {model_id!r}")
+        if manifest.generation != generation:
+            problems.append(f"generation {manifest.generation}, library is at {generation}")
+        if manifest.count != count:
+            problems.append(f"holds {manifest.count} vectors, library has {count}")
+        if manifest.params.M != params.M or manifest.params.ef_construction != params.ef_construction:
+            problems.append("built with other graph parameters")
+        index_path = directory / manifest.index_file
+        try:
+            if index_path.stat().st_size != manifest.index_bytes:
+                problems.append("index file size does not match its manifest (truncated?)")
+        except OSError:
+            problems.append("index file missing")
+        if problems:
+            raise IndexMismatchError("; ".join(problems))
+        index = hnswlib.Index(space=SPACE, dim=manifest.dim)
+        try:
+            index.load_index(str(index_path), max_elements=manifest.capacity)
+        except (RuntimeError, MemoryError, ValueError) as error:
+            raise IndexMismatchError(f"index file cannot be loaded ({error})") from None
+        loaded = cls(
+            manifest.dim, model_id=model_id, params=params, _index=index, _deleted=manifest.deleted
+        )
+        if loaded.count != count:
+            raise IndexMismatchError(f"index file holds {loaded.count} live vectors, expected {count}")
+        loaded.generation = generation
+        return loaded
+
+    def disk_bytes(self, directory: Path) -> int:
+        """Bytes the saved index and manifest take in ``directory``."""
+        return sum(p.stat().st_size for p in directory.glob("index*") if p.is_file())
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,286 @@
+"""``PhotoLibrary``: watched folders of photos, their vectors, thumbnails and the search index.
+
+A library is a directory::
+
+    library.sqlite    folders, photos (path, size, mtime, dimensions, thumbnail key), vectors
+                      per model, skipped files with reasons, meta (model id, generation)
+    thumbnails/       small JPEGs of every photo
+    index/            index-<generation>.hnsw + index.json (a cache, rebuilt from the database
+                      when it is missing, damaged or stale)
+    writer.lock       held while a process indexes or changes folders
+
+Every method is thread-safe: the app searches from one thread while another indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zssbir_core import paths
+from zssbir_core.errors import LibraryError
+from zssbir_core.index import HnswParams, IndexMismatchError, VectorIndex
+from zssbir_core.library.lock import WriterLock
+from zssbir_core.library.records import FolderInfo, IndexProgress, PhotoRecord, SearchResult, SkippedFile
+from zssbir_core.library.store import DATABASE_NAME, LibraryStore
+from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, ThumbnailCache
+
+if TYPE_CHECKING:
+    import threading as _threading
+
+    from zssbir_core.models.registry import Embedder
+
+INDEX_DIR = "index"
+THUMBNAIL_DIR = "thumbnails"
+LOCK_NAME = "writer.lock"
+
+
+def folder_key(path: str | os.PathLike[str]) -> str:
+    """The absolute, normalised, ``/``-separated form in which folders and photos are stored."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path))).replace(os.sep, "/")
+
+
+class PhotoLibrary:
+    """A photo library directory; open it with ``PhotoLibrary.open(directory)``."""
+
+    def __init__(self, directory: Path, *, params: HnswParams = HnswParams()) -> None:
+        self.directory = Path(directory)
+        self.params = params
+        database = self.directory / DATABASE_NAME
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if not database.exists() and any(self.directory.iterdir()):
+                raise LibraryError(
+                    f"{self.directory} is not empty and holds no zssbir library; choose an empty or new folder"
+                )
+        except OSError as error:
+            raise LibraryError(f"cannot use {self.directory} as a library: {error.strerror or error}") from None
+        if not self.directory.is_dir():
+            raise LibraryError(f"{self.directory} is not a folder")
+        self.store = LibraryStore(database)
+        self.thumbnails = ThumbnailCache(self.directory / THUMBNAIL_DIR)
+        self.index_dir = self.directory / INDEX_DIR
+        self.writer_lock = WriterLock(self.directory / LOCK_NAME)
+        self._index: VectorIndex | None = None
+        self._index_guard = threading.RLock()
+        self._run_active = threading.Event()
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str] | None = None) -> PhotoLibrary:
+        """Open (creating if needed) the library in ``directory`` (default: the user's library)."""
+        return cls(Path(directory) if directory is not None else paths.default_library_dir())
+
+    def close(self) -> None:
+        """Release the database; the library object cannot be used afterwards."""
+        self.writer_lock.release()
+        self.store.close()
+
+    def __enter__(self) -> PhotoLibrary:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- facts -------------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str | None:
+        """The model whose vectors the index holds (None before the first indexing run)."""
+        return self.store.meta("model_id")
+
+    @property
+    def is_indexing(self) -> bool:
+        """Whether an indexing run of this object is in progress."""
+        return self._run_active.is_set()
+
+    def folders(self) -> list[FolderInfo]:
+        """Watched folders with their indexed photo counts."""
+        return [FolderInfo(Path(p), self.store.photo_count_in(p)) for p in self.store.folder_paths()]
+
+    def photo_count(self) -> int:
+        return self.store.photo_count()
+
+    def photo(self, photo_id: int) -> PhotoRecord:
+        """The record of one photo; LibraryError if the id is unknown."""
+        row = self.store.photo_row(photo_id)
+        if row is None:
+            raise LibraryError(f"no photo with id {photo_id} in this library")
+        photo_id, path, size, mtime_ns, width, height, thumb_key, indexed_at = row
+        return PhotoRecord(photo_id, Path(path), size, mtime_ns / 1e9, width, height, thumb_key, indexed_at)
+
+    def skipped(self) -> list[SkippedFile]:
+        """Files the last runs could not index, with the reason."""
+        return [SkippedFile(path, reason) for path, reason in self.store.skipped()]
+
+    def exclude_patterns(self) -> list[str]:
+        """Glob patterns (on names or paths relative to a folder) that indexing leaves out."""
+        return json.loads(self.store.meta("exclude") or "[]")
+
+    def set_exclude_patterns(self, patterns: Sequence[str]) -> None:
+        self.store.set_meta("exclude", json.dumps([str(p) for p in patterns]))
+
+    def disk_usage(self) -> dict[str, int]:
+        """Bytes on disk of the database, the index and the thumbnails."""
+        database = sum(
+            p.stat().st_size for p in self.directory.glob(DATABASE_NAME + "*") if p.is_file()
+        )
+        index = sum(p.stat().st_size for p in self.index_dir.glob("*") if p.is_file()) if self.index_dir.exists() else 0
+        return {"database": database, "index": index, "thumbnails": self.thumbnails.disk_bytes()}
+
+    def thumbnail(self, photo_id: int) -> Path:
+        """Path of the photo's cached thumbnail (at most THUMBNAIL_SIZE px), made again if missing."""
+        record = self.photo(photo_id)
+        target = self.thumbnails.path_for(record.thumb_key)
+        if not target.exists():
+            from zssbir_core.imageio import open_image
+
+            self.thumbnails.write(record.thumb_key, open_image(record.path, target_size=THUMBNAIL_SIZE))
+        return target
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike[str]) -> Path:
+        """Watch a folder (indexed by the next ``index`` run); returns it as stored.
+
+        A folder inside a watched one is refused; a folder that contains watched ones replaces them.
+        """
+        folder = folder_key(path)
+        if not os.path.isdir(folder):
+            raise LibraryError(f"{folder} is not a folder")
+        library = folder_key(self.directory)
+        if folder == library or folder.startswith(library + "/"):
+            raise LibraryError(f"{folder} is the library's own folder")
+        contained = []
+        for watched in self.store.folder_paths():
+            if watched == folder:
+                return Path(folder)
+            if folder.startswith(watched.rstrip("/") + "/"):
+                raise LibraryError(f"{folder} is already watched as part of {watched}")
+            if watched.startswith(folder.rstrip("/") + "/"):
+                contained.append(watched)
+        self.store.replace_folders(folder, contained)
+        return Path(folder)
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> int:
+        """Stop watching a folder and drop its photos; returns how many photos were dropped."""
+        folder = folder_key(path)
+        if folder not in self.store.folder_paths():
+            raise LibraryError(f"{folder} is not a watched folder")
+        if self.is_indexing:
+            raise LibraryError("indexing is running; cancel it before removing a folder")
+        self.writer_lock.acquire()
+        try:
+            ids, thumbs = self.store.remove_folder(folder)
+            with self._index_guard:
+                if self._index is not None and ids:
+                    self._index.remove(ids)
+                    self._index.generation = self.store.generation()
+                    self._save_index()
+        finally:
+            self.writer_lock.release()
+        self.thumbnails.remove(thumbs)
+        return len(ids)
+
+    # -- indexing ----------------------------------------------------------------------------
+
+    def index(
+        self,
+        embedder: Embedder,
+        *,
+        cancel: _threading.Event | None = None,
+        exclude: Sequence[str] = (),
+        batch_size: int = 32,
+        workers: int | None = None,
+    ) -> Iterator[IndexProgress]:
+        """Bring the library up to date with its folders, yielding progress; see ``indexer``.
+
+        New and changed files are embedded with ``embedder``, unchanged ones skipped, vanished
+        ones removed. A different model than the library's re-embeds everything, and the index
+        switches to it only when all photos have their new vectors.
+        """
+        from zssbir_core.library.indexer import run_indexing
+
+        return run_indexing(
+            self, embedder, cancel=cancel, exclude=exclude, batch_size=batch_size, workers=workers
+        )
+
+    # -- index -------------------------------------------------------------------------------
+
+    def vector_index(self) -> VectorIndex | None:
+        """The search index of the library's model, loaded or rebuilt from the database as needed.
+
+        None before anything was indexed. Reloaded when another process changed the library.
+        """
+        with self._index_guard:
+            model_id = self.model_id
+            if model_id is None:
+                return None
+            generation = self.store.generation()
+            current = self._index
+            if current is not None and current.model_id == model_id and current.generation == generation:
+                return current
+            if current is not None and current.model_id == model_id:
+                other_writer = not self.writer_lock.held and not self.writer_lock.is_free()
+                if self._run_active.is_set() or other_writer:
+                    return current  # a run is writing: use what we have until it is done
+            count = self.store.vector_count(model_id)
+            try:
+                self._index = VectorIndex.load(
+                    self.index_dir, model_id=model_id, generation=generation, count=count, params=self.params
+                )
+            except IndexMismatchError:
+                self._index = self.rebuild_index()
+            return self._index
+
+    def rebuild_index(self) -> VectorIndex:
+        """Build the index afresh from the vectors in the database and save it."""
+        with self._index_guard:
+            model_id = self.model_id
+            if model_id is None:
+                raise LibraryError("nothing is indexed yet")
+            generation = self.store.generation()
+            dim = int(self.store.meta("embedding_dim") or 0)
+            index = VectorIndex(
+                dim, model_id=model_id, params=self.params, capacity=int(self.store.vector_count(model_id) * 1.1) + 16
+            )
+            for ids, vectors in self.store.iter_vectors(model_id):
+                index.add(ids, vectors)
+            index.generation = generation
+            self._index = index
+            self._save_index()
+            return index
+
+    def _save_index(self) -> None:
+        """Save the in-memory index if it reflects the database (caller holds the writer lock)."""
+        with self._index_guard:
+            index = self._index
+            if index is not None and index.generation == self.store.generation():
+                index.save(self.index_dir, index.generation)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def vector(self, photo_id: int) -> np.ndarray | None:
+        """The stored vector of a photo for the library's model (None if it has none)."""
+        model_id = self.model_id
+        return None if model_id is None else self.store.vector_of(photo_id, model_id)
+
+    def search_vectors(
+        self, vector: np.ndarray, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+    ) -> list[SearchResult]:
+        """The ``k`` photos nearest to ``vector`` (cosine), optionally only inside ``folders``."""
+        index = self.vector_index()
+        if index is None or k <= 0:
+            return []
+        allowed = None
+        if folders is not None:
+            allowed = self.store.ids_in_folders([folder_key(f) for f in folders])
+        hits = index.search(vector, k, allowed=allowed)
+        found = self.store.paths_of([photo_id for photo_id, _ in hits])
+        return [SearchResult(i, Path(found[i]), score) for i, score in hits if i in found]
+

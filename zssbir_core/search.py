@@ -1,0 +1,92 @@
+"""``SketchSearcher``: a sketch (file, PIL image or array) in, the user's photos ranked out.
+
+The query goes through the model's own preprocessing (shorter side to S, centre crop,
+normalise: the evaluation transform of training), is embedded by the same network as the photos
+and looked up in the library's index. Safe to call from any thread, also while another thread
+indexes the library.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+from PIL import Image
+
+from zssbir_core.errors import ImageReadError, LibraryError
+from zssbir_core.imageio import open_image, to_rgb
+from zssbir_core.library import PhotoLibrary, SearchResult
+
+if TYPE_CHECKING:
+    from zssbir_core.models.registry import Embedder
+
+QueryImage = Union[str, os.PathLike, Image.Image, np.ndarray]
+"""A sketch as a file path, a PIL image or an (H, W), (H, W, 3) or (H, W, 4) array."""
+
+
+def query_to_image(query: QueryImage, *, target_size: int | None = None) -> Image.Image:
+    """Any accepted query form as an 8-bit RGB PIL image (transparency becomes white)."""
+    if isinstance(query, Image.Image):
+        return to_rgb(query)
+    if isinstance(query, np.ndarray):
+        array = query
+        if array.dtype != np.uint8:
+            scale = 255.0 if array.size and float(np.nanmax(array)) <= 1.0 else 1.0
+            array = np.clip(np.nan_to_num(array.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
+            raise ImageReadError("<array>", f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got {query.shape}")
+        return to_rgb(Image.fromarray(np.ascontiguousarray(array)))
+    return open_image(Path(query), target_size=target_size)
+
+
+class SketchSearcher:
+    """Searches ``library`` with ``embedder``, which must be the model the library was indexed with."""
+
+    def __init__(self, library: PhotoLibrary, embedder: Embedder) -> None:
+        self.library = library
+        self.embedder = embedder
+        self._embed_lock = threading.Lock()
+
+    def embed(self, query: QueryImage) -> np.ndarray:
+        """The query's L2-normalised embedding, shape (D,)."""
+        image = query_to_image(query, target_size=self.embedder.preprocessing.image_size)
+        with self._embed_lock:
+            return self.embedder.embed_images([image])[0]
+
+    def _check_model(self) -> None:
+        model_id = self.library.model_id
+        if model_id is not None and model_id != self.embedder.model_id:
+            raise LibraryError(
+                f"the library is indexed with model {model_id!r}, the search uses {self.embedder.model_id!r}: "
+                "index the library with this model first"
+            )
+
+    def search(
+        self, image: QueryImage, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+    ) -> list[SearchResult]:
+        """The ``k`` photos closest to the sketch, best first, optionally only inside ``folders``."""
+        self._check_model()
+        return self.library.search_vectors(self.embed(image), k, folders)
+
+    def search_file(
+        self, path: str | os.PathLike[str], k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+    ) -> list[SearchResult]:
+        """Search with an image file (a sketch or any photo) as the query."""
+        return self.search(Path(path), k, folders)
+
+    def similar(
+        self, photo_id: int, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+    ) -> list[SearchResult]:
+        """Photos like one already in the library (the photo itself is left out)."""
+        self._check_model()
+        vector = self.library.vector(photo_id)
+        if vector is None:
+            raise LibraryError(f"photo {photo_id} has no vector in this library")
+        results = self.library.search_vectors(vector, k + 1, folders)
+        return [r for r in results if r.id != photo_id][:k]
