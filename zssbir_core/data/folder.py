@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,14 +105,31 @@ def scan_folder_dataset(
     ``"stop"`` raises ``DatasetError`` naming every problem. ``check_images`` decodes each image
     (at a small size) so that unreadable files are found now rather than in the middle of training.
     """
+    root = Path(root).expanduser()
+    return scan_domain_dirs(
+        root, _domain_dirs(root), on_problem=on_problem, check_images=check_images
+    )
+
+
+def scan_domain_dirs(
+    root: Path,
+    domain_dirs: Mapping[int, Path],
+    *,
+    on_problem: str = "skip",
+    check_images: bool = True,
+    class_filter: Callable[[str], bool] | None = None,
+) -> FolderDataset:
+    """Build a dataset from one ``<class>/`` folder tree per domain (``domain_dirs[PHOTO]`` and,
+    optionally, ``domain_dirs[SKETCH]``); ``class_filter`` keeps only the class folders it accepts.
+    Same problem policy as ``scan_folder_dataset``."""
     if on_problem not in ON_PROBLEM_CHOICES:
         raise ValueError(f"on_problem must be one of {ON_PROBLEM_CHOICES}, got {on_problem!r}")
-    root = Path(root).expanduser()
-    domain_dirs = _domain_dirs(root)
     problems: list[DatasetProblem] = []
     files: dict[str, dict[int, list[Path]]] = {}
     for domain, domain_dir in domain_dirs.items():
         for entry in _visible_entries(domain_dir):
+            if class_filter is not None and not (entry.is_dir() and class_filter(entry.name)):
+                continue
             if not entry.is_dir():
                 problems.append(DatasetProblem(entry, "file outside a class folder"))
                 continue

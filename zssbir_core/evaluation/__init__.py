@@ -1,0 +1,1 @@
+"""Retrieval metrics (mAP@all, mAP@200, P@k) and model evaluation on a dataset."""
