@@ -93,7 +93,7 @@ def test_quickdraw_spelling_differences_are_matched(tmp_path):
 def test_tuberlin_missing_classes_are_named(tmp_path):
     fake_release(tmp_path / "TUBerlin", "ImageResized_ready", "png_ready", ["banana", "bus"])
     assert detect_benchmark(tmp_path) == "tuberlin"
-    with pytest.raises(DatasetError, match="28 class.*missing.*tractor"):
+    with pytest.raises(DatasetError, match="28 listed class.*missing.*tractor"):
         read_benchmark_split("tuberlin", "unseen", tmp_path)
     everything = read_benchmark("tuberlin", tmp_path)
     assert everything.classes == ["banana", "bus"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, scan_domain_dirs
-from zssbir_core.data.splits import class_key, load_split
+from zssbir_core.data.splits import load_split
 from zssbir_core.errors import DatasetError
 
 
@@ -104,25 +104,13 @@ def read_benchmark(
     """Benchmark ``name`` ("sketchy", "tuberlin", "quickdraw") at ``root``, restricted to
     ``classes`` (e.g. ``load_split("sketchy_sake", "unseen")``) when given, labelled in that order.
     A listed class missing from the folders is a ``DatasetError``."""
-    dirs = find_benchmark_dirs(name, root)
-    wanted = {class_key(c): c for c in classes} if classes is not None else None
-    dataset = scan_domain_dirs(
+    return scan_domain_dirs(
         Path(root).expanduser(),
-        dirs,
+        find_benchmark_dirs(name, root),
         on_problem=on_problem,
         check_images=check_images,
-        class_filter=None if wanted is None else (lambda folder: class_key(folder) in wanted),
+        classes=classes,
     )
-    if wanted is None:
-        return dataset
-    by_key = {class_key(c): c for c in dataset.classes}
-    missing = [c for k, c in wanted.items() if k not in by_key]
-    if missing:
-        raise DatasetError(
-            f"{root}: {len(missing)} class(es) of the list are missing or unusable in the "
-            f"{_benchmark(name).name} folders: {', '.join(missing)}"
-        )
-    return dataset.subset([by_key[class_key(c)] for c in classes])
 
 
 def read_benchmark_split(

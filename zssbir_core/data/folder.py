@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from zssbir_core.data.domains import DOMAIN_NAMES, PHOTO, SKETCH
+from zssbir_core.data.splits import class_key
 from zssbir_core.errors import DatasetError, ImageReadError
 from zssbir_core.imageio import is_image_path, open_image
 
@@ -97,17 +98,22 @@ class FolderDataset:
 
 
 def scan_folder_dataset(
-    root: str | os.PathLike[str], *, on_problem: str = "skip", check_images: bool = True
+    root: str | os.PathLike[str],
+    *,
+    on_problem: str = "skip",
+    check_images: bool = True,
+    classes: Sequence[str] | None = None,
 ) -> FolderDataset:
     """Read a dataset folder; see the module docstring for the layouts and the problem policy.
 
     ``on_problem="skip"`` leaves bad files and classes out and lists them in ``problems``;
     ``"stop"`` raises ``DatasetError`` naming every problem. ``check_images`` decodes each image
     (at a small size) so that unreadable files are found now rather than in the middle of training.
+    ``classes`` reads only those classes (labelled in that order; see ``select_classes``).
     """
     root = Path(root).expanduser()
     return scan_domain_dirs(
-        root, _domain_dirs(root), on_problem=on_problem, check_images=check_images
+        root, _domain_dirs(root), on_problem=on_problem, check_images=check_images, classes=classes
     )
 
 
@@ -117,18 +123,19 @@ def scan_domain_dirs(
     *,
     on_problem: str = "skip",
     check_images: bool = True,
-    class_filter: Callable[[str], bool] | None = None,
+    classes: Sequence[str] | None = None,
 ) -> FolderDataset:
     """Build a dataset from one ``<class>/`` folder tree per domain (``domain_dirs[PHOTO]`` and,
-    optionally, ``domain_dirs[SKETCH]``); ``class_filter`` keeps only the class folders it accepts.
+    optionally, ``domain_dirs[SKETCH]``); with ``classes``, only those class folders are read.
     Same problem policy as ``scan_folder_dataset``."""
+    wanted = {class_key(name) for name in classes} if classes is not None else None
     if on_problem not in ON_PROBLEM_CHOICES:
         raise ValueError(f"on_problem must be one of {ON_PROBLEM_CHOICES}, got {on_problem!r}")
     problems: list[DatasetProblem] = []
     files: dict[str, dict[int, list[Path]]] = {}
     for domain, domain_dir in domain_dirs.items():
         for entry in _visible_entries(domain_dir):
-            if class_filter is not None and not (entry.is_dir() and class_filter(entry.name)):
+            if wanted is not None and not (entry.is_dir() and class_key(entry.name) in wanted):
                 continue
             if not entry.is_dir():
                 problems.append(DatasetProblem(entry, "file outside a class folder"))
@@ -140,6 +147,8 @@ def scan_domain_dirs(
                     class_files[domain].append(path)
                 else:
                     problems.append(DatasetProblem(path, "not an image file"))
+    if not files and wanted is not None:
+        raise DatasetError(f"{root}: none of the {len(wanted)} listed classes has a folder here")
     if not files:
         raise DatasetError(f"{root}: not a dataset: it has no class folders ({_LAYOUT_HINT})")
 
@@ -183,7 +192,23 @@ def scan_domain_dirs(
         for domain in sorted(files[name])
         for path in files[name][domain]
     ]
-    return FolderDataset(root, kept, samples, problems)
+    dataset = FolderDataset(root, kept, samples, problems)
+    return dataset if classes is None else select_classes(dataset, classes)
+
+
+def select_classes(dataset: FolderDataset, classes: Sequence[str]) -> FolderDataset:
+    """``dataset.subset`` by names matched ignoring case and space/underscore/hyphen spelling
+    (releases write ``palm tree``, ``palm_tree``); the dataset keeps its folder names. A listed
+    class that is missing (or was skipped as unusable) raises ``DatasetError`` naming it."""
+    by_key = {class_key(name): name for name in dataset.classes}
+    missing = [name for name in classes if class_key(name) not in by_key]
+    if missing:
+        skipped = f" ({len(dataset.problems)} problem(s) skipped)" if dataset.problems else ""
+        raise DatasetError(
+            f"{dataset.root}: {len(missing)} listed class(es) missing or unusable{skipped}: "
+            f"{', '.join(missing)}"
+        )
+    return dataset.subset(list(dict.fromkeys(by_key[class_key(name)] for name in classes)))
 
 
 _LAYOUT_HINT = (
