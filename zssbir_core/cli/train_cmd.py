@@ -1,0 +1,136 @@
+"""``zssbir-cli train``: fine-tune the sketch/photo network on a folder of classes.
+
+Settings are layered: the named ``--recipe``, then ``--config FILE`` (JSON), then flags. Ctrl-C or
+SIGTERM stops after the current step and leaves a state that ``--resume`` continues (exit 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RECIPE = "standard"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="fine-tune the model on class folders of sketches and photos (or photos only)",
+        description=(
+            "Fine-tune with the quadruplet, semantic and knowledge preservation losses. DATA holds "
+            "photo/<class>/* and sketch/<class>/* (or photos only: photo/<class>/* or <class>/*). "
+            "The best model by validation mAP@all is written to OUTPUT/model."
+        ),
+    )
+    parser.add_argument("--data", type=Path, help="dataset folder (read from OUTPUT when resuming)")
+    parser.add_argument("--output", type=Path, help="folder for the run: model/, resume state, logs")
+    parser.add_argument("--recipe", help=f"named recipe (default {DEFAULT_RECIPE}); see --list-recipes")
+    parser.add_argument("--list-recipes", action="store_true", help="print the shipped recipes and exit")
+    parser.add_argument("--config", type=Path, help="JSON file of settings overriding the recipe")
+    parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"))
+    parser.add_argument("--init", help="starting model: a checkpoint directory or lite0-imagenet / resnet50-imagenet")
+    parser.add_argument("--weights", help="local ImageNet weights file for the backbone (e.g. ResNet50 offline)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int, help="images per batch (whole classes of K photos + K sketches)")
+    parser.add_argument("--image-size", type=int, help="input side in pixels")
+    parser.add_argument(
+        "--val-classes", nargs="+", metavar="CLASS",
+        help="held-out seen classes for model selection: class names, or one number (picked with --seed)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUTPUT")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--progress", choices=("bar", "json"), default="bar",
+                        help="bar: a progress bar on stderr; json: one JSON event a line on stdout")
+    parser.set_defaults(run=run)
+
+
+def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for flag, key in (("backbone", "backbone"), ("init", "init"), ("weights", "weights"), ("epochs", "epochs"),
+                      ("image_size", "image_size"), ("seed", "seed")):
+        if getattr(args, flag) is not None:
+            changes[key] = getattr(args, flag)
+    if args.init is not None and args.backbone is None:
+        from zssbir_core.models import is_checkpoint_dir, read_checkpoint_info
+        from zssbir_core.models.registry import BUILTIN_BACKBONES
+
+        if args.init in BUILTIN_BACKBONES:
+            changes["backbone"] = BUILTIN_BACKBONES[args.init]
+        elif is_checkpoint_dir(args.init):
+            changes["backbone"] = read_checkpoint_info(args.init).backbone
+    if args.batch_size is not None:
+        per_class = 2 * base.samples_per_domain
+        changes["classes_per_batch"] = max(2, args.batch_size // per_class)
+    if args.val_classes is not None:
+        values = args.val_classes
+        changes["val_classes"] = int(values[0]) if len(values) == 1 and values[0].isdigit() else list(values)
+    return changes
+
+
+def _resolve_config(args: argparse.Namespace) -> tuple[Any, Path]:
+    from zssbir_core.errors import ZssbirError
+    from zssbir_core.training.config import TrainConfig, load_config_file, load_recipe
+    from zssbir_core.training.trainer import CONFIG_FILE
+
+    saved = args.output / CONFIG_FILE
+    if args.resume and saved.is_file():
+        record = json.loads(saved.read_text(encoding="utf-8"))
+        config = TrainConfig().updated(record["config"], str(saved))
+        data = args.data or Path(record["data"])
+    else:
+        if args.data is None:
+            raise ZssbirError("--data is required (the folder of photo/<class> and sketch/<class> images)")
+        config = load_recipe(args.recipe or DEFAULT_RECIPE)
+        data = args.data
+    if args.config is not None:
+        config = load_config_file(config, args.config)
+    return config.updated(_flag_overrides(args, config), "command line"), data
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_recipes:
+        from zssbir_core.training.config import load_recipe, recipe_names
+
+        for name in recipe_names():
+            print(f"{name:16s} {load_recipe(name).description}")
+        return 0
+
+    from zssbir_core.training.callbacks import JsonLinesProgress, TqdmProgress
+    from zssbir_core.training.trainer import Trainer
+
+    from zssbir_core.errors import ZssbirError
+
+    if args.output is None:
+        raise ZssbirError("--output is required (the folder that receives the trained model)")
+    config, data = _resolve_config(args)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        print("zssbir-cli train: stopping after this step (Ctrl-C again to abort at once)", file=sys.stderr)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, request_stop)
+    try:
+        callback = JsonLinesProgress() if args.progress == "json" else TqdmProgress()
+        trainer = Trainer(config, data, args.output, device=args.device, callbacks=[callback], stop=stop,
+                          resume=args.resume)
+        result = trainer.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if result.status == "interrupted":
+        print(f"zssbir-cli train: interrupted; continue with: zssbir-cli train --output {args.output} --resume",
+              file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Training: settings and recipes, the trainer, progress callbacks and resumable state."""

@@ -1,0 +1,139 @@
+"""Training settings: one dataclass, filled from a named recipe, a JSON file and command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from zssbir_core.errors import ZssbirError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MINING_MODES = ("hardest", "semihard")
+
+
+class ConfigError(ZssbirError):
+    """A recipe, config file or flag holds an unknown key or an out-of-range value."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved into the checkpoint's ``model.json``.
+
+    Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
+    classification and knowledge preservation losses; a weight of 0 removes that loss.
+    """
+
+    backbone: str = "efficientnet_lite0"
+    init: str | None = None
+    weights: str | None = None
+    embedding_dim: int | None = 512
+    image_size: int = 160
+
+    epochs: int = 10
+    batches_per_epoch: int | None = 50
+    classes_per_batch: int = 16
+    samples_per_domain: int = 2
+
+    lr: float = 1e-3
+    backbone_lr_scale: float = 0.1
+    weight_decay: float = 1e-4
+    warmup_steps: int = 20
+    frozen_fraction: float = 0.0
+    grad_clip: float = 5.0
+
+    lq: float = 1.0
+    lc: float = 1.0
+    lk: float = 1.0
+    margin_cross: float = 0.3
+    margin_same: float = 0.1
+    mining: str = "hardest"
+    temperature: float = 2.0
+    label_smoothing: float = 0.1
+
+    val_classes: list[str] | int = 0
+    val_sketches_per_class: int | None = 20
+    val_every: int = 1
+
+    precision: str = "auto"
+    channels_last: bool = True
+    num_workers: int = 0
+    seed: int = 0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad value."""
+        checks = [
+            (self.image_size >= 32, "image_size must be at least 32"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batches_per_epoch is None or self.batches_per_epoch >= 1, "batches_per_epoch must be >= 1"),
+            (self.classes_per_batch >= 2, "classes_per_batch must be at least 2 (negatives come from other classes)"),
+            (self.samples_per_domain >= 1, "samples_per_domain must be at least 1"),
+            (self.lr > 0, "lr must be positive"),
+            (0.0 <= self.frozen_fraction <= 1.0, "frozen_fraction must be between 0 and 1"),
+            (min(self.lq, self.lc, self.lk) >= 0, "loss weights lq, lc, lk must not be negative"),
+            (self.lq + self.lc + self.lk > 0, "at least one of the loss weights lq, lc, lk must be positive"),
+            (self.temperature > 0, "temperature must be positive"),
+            (self.mining in MINING_MODES, f"mining must be one of {', '.join(MINING_MODES)}"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
+            (self.embedding_dim is None or self.embedding_dim >= 2, "embedding_dim must be >= 2 or null"),
+            (self.val_every >= 1, "val_every must be at least 1"),
+            (not isinstance(self.val_classes, int) or self.val_classes >= 0, "val_classes must not be negative"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"bad training setting: {message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def updated(self, changes: dict[str, Any], source: str = "settings") -> TrainConfig:
+        """A copy with ``changes`` applied; unknown keys raise ``ConfigError`` naming ``source``."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown training setting(s) {', '.join(unknown)}")
+        try:
+            return dataclasses.replace(self, **changes)
+        except TypeError as error:
+            raise ConfigError(f"{source}: {error}") from error
+
+
+def recipe_names() -> list[str]:
+    """Names of the recipes shipped in ``zssbir_core/training/recipes``."""
+    folder = resources.files("zssbir_core.training") / "recipes"
+    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def _read_json(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{source} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} must hold a JSON object of settings")
+    return data
+
+
+def load_recipe(name: str) -> TrainConfig:
+    """The shipped recipe ``name`` (``quick``, ``standard``, ``thorough``, ``cpu-lite0``, ...)."""
+    if name not in recipe_names():
+        raise ConfigError(f"unknown recipe {name!r}; choose one of {', '.join(recipe_names())}")
+    text = (resources.files("zssbir_core.training") / "recipes" / f"{name}.json").read_text(encoding="utf-8")
+    return TrainConfig().updated(_read_json(text, f"recipe {name}"), f"recipe {name}")
+
+
+def load_config_file(base: TrainConfig, path: str | Path) -> TrainConfig:
+    """``base`` overridden by the settings in the JSON file ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from error
+    return base.updated(_read_json(text, str(path)), str(path))
