@@ -1,0 +1,187 @@
+"""VectorIndex on real hnswlib: answers, growth, deletes, filters, saves, refusals, concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from zssbir_core.errors import LibraryError
+from zssbir_core.index import HnswParams, IndexMismatchError, VectorIndex
+from zssbir_core.index.rwlock import ReadWriteLock
+
+
+def _vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _exact(vectors: np.ndarray, ids: list[int], query: np.ndarray, k: int) -> list[int]:
+    scores = vectors @ query
+    return [ids[i] for i in np.argsort(-scores)[:k]]
+
+
+def test_search_matches_exact_search_and_capacity_grows() -> None:
+    vectors = _vectors(2000)
+    ids = list(range(100, 2100))
+    index = VectorIndex(32, model_id="m", capacity=16)
+    for start in range(0, 2000, 250):
+        index.add(ids[start : start + 250], vectors[start : start + 250])
+    assert index.count == 2000 and index.capacity >= 2000
+    hits = 0
+    for q in range(50):
+        found = [i for i, _ in index.search(vectors[q * 7], 10)]
+        hits += len(set(found) & set(_exact(vectors, ids, vectors[q * 7], 10)))
+    assert hits / 500 >= 0.98
+    best, score = index.search(vectors[3], 1)[0]
+    assert best == 103 and score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_k_is_clamped_and_deleted_ids_never_return() -> None:
+    vectors = _vectors(20)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(1, 21)), vectors)
+    assert len(index.search(vectors[0], 100)) == 20
+    index.remove(range(1, 16))
+    index.remove([1, 999])  # already deleted and unknown ids are ignored
+    results = index.search(vectors[0], 100)
+    assert sorted(i for i, _ in results) == [16, 17, 18, 19, 20]
+    assert index.count == 5 and index.deleted_count == 15
+    index.add([3], vectors[3:4])  # a deleted id comes back with a new vector
+    assert 3 in index and index.search(vectors[3], 1)[0][0] == 3
+
+
+def test_replacing_a_vector_moves_the_photo() -> None:
+    vectors = _vectors(50)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(50)), vectors)
+    index.add([7], vectors[40:41])
+    assert index.count == 50
+    assert {i for i, _ in index.search(vectors[40], 2)} == {7, 40}
+
+
+def test_folder_filter_small_and_large() -> None:
+    vectors = _vectors(6000)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(6000)), vectors)
+    small = set(range(0, 6000, 600))
+    results = index.search(vectors[5], 3, allowed=small)
+    assert [i for i, _ in results] == _exact(vectors[sorted(small)], sorted(small), vectors[5], 3)
+    large = set(range(0, 6000, 2))
+    results = index.search(vectors[11], 5, allowed=large)
+    assert len(results) == 5 and all(i in large for i, _ in results)
+    assert index.search(vectors[0], 5, allowed=set()) == []
+
+
+def test_compaction_is_needed_when_deletes_pile_up() -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(400)), _vectors(400))
+    index.remove(range(50))
+    assert not index.needs_compaction()
+    index.remove(range(50, 150))
+    assert index.needs_compaction()
+
+
+def test_wrong_dimension_is_refused() -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add([1], _vectors(1))
+    with pytest.raises(LibraryError, match="dimension"):
+        index.search(np.ones(8, dtype=np.float32), 1)
+    with pytest.raises(ValueError):
+        index.add([2], np.ones((1, 8), dtype=np.float32))
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    vectors = _vectors(300)
+    index = VectorIndex(32, model_id="m", params=HnswParams(ef_search=77))
+    index.add(list(range(300)), vectors)
+    index.remove([5, 6])
+    index.save(tmp_path, generation=4)
+    index.add([300], _vectors(1, seed=1))
+    index.save(tmp_path, generation=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index-5.hnsw", "index.json"]
+    loaded = VectorIndex.load(tmp_path, model_id="m", generation=5, count=299, params=HnswParams(ef_search=77))
+    assert loaded.count == 299 and loaded.deleted_count == 2 and loaded.generation == 5
+    assert loaded._index.ef == 77  # ef is set again after load (hnswlib resets it)
+    assert 5 not in loaded and loaded.search(vectors[9], 1)[0][0] == 9
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model_id": "other"}, "model"),
+        ({"generation": 3}, "generation"),
+        ({"count": 7}, "vectors"),
+    ],
+)
+def test_load_refuses_a_stale_index(tmp_path, change, message) -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=2)
+    expected = {"model_id": "m", "generation": 2, "count": 10} | change
+    with pytest.raises(IndexMismatchError, match=message):
+        VectorIndex.load(tmp_path, **expected)
+
+
+def test_load_refuses_missing_truncated_or_garbled_files(tmp_path) -> None:
+    with pytest.raises(IndexMismatchError, match="no index manifest"):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=1)
+    data = (tmp_path / "index-1.hnsw").read_bytes()
+    (tmp_path / "index-1.hnsw").write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexMismatchError, match="truncated"):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)
+    (tmp_path / "index.json").write_text("{not json")
+    with pytest.raises(IndexMismatchError, match="unreadable"):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)
+
+
+def test_searches_run_while_another_thread_adds() -> None:
+    vectors = _vectors(3000)
+    index = VectorIndex(32, model_id="m", capacity=16)
+    index.add(list(range(100)), vectors[:100])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def search() -> None:
+        try:
+            while not stop.is_set():
+                for _id, score in index.search(vectors[0], 10):
+                    assert -1.01 <= score <= 1.01
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    readers = [threading.Thread(target=search) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for start in range(100, 3000, 100):
+        index.add(list(range(start, start + 100)), vectors[start : start + 100])
+        index.remove([start - 50])
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert not errors
+    assert index.count == 3000 - 29
+
+
+def test_read_write_lock_excludes_writers() -> None:
+    lock = ReadWriteLock()
+    inside: list[str] = []
+    with lock.read(), lock.read():  # readers share
+        pass
+    entered = threading.Event()
+
+    def writer() -> None:
+        with lock.write():
+            inside.append("writer")
+            entered.set()
+
+    with lock.read():
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert not entered.wait(0.2)  # a reader holds the lock
+    thread.join()
+    assert inside == ["writer"]
