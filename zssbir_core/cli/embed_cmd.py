@@ -1,0 +1,153 @@
+"""``zssbir-cli embed``: image files or folders -> an ``.npz`` of paths and embeddings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from zssbir_core.cli.eval_cmd import non_negative_int, positive_int
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "embed",
+        help="write the embeddings of images (files or folders) to an .npz file",
+        description=(
+            "Embed every image in PATH... (files, or folders searched recursively) and write OUTPUT, "
+            "an .npz with 'paths' (strings), 'embeddings' (float32, one L2-normalised row per "
+            "readable image, in the order of 'paths') and 'model_id'. Unreadable files are "
+            "reported on stderr and left out."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
+    parser.add_argument("--model", required=True, help="lite0-imagenet, resnet50-imagenet or a checkpoint directory")
+    parser.add_argument("--output", required=True, type=Path, help="the .npz file to write")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass (default 64)")
+    parser.add_argument("--image-size", type=positive_int, help="input side in pixels (default: the model's)")
+    parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="image decoding processes (default 0)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from torch.utils.data import DataLoader
+
+    from zssbir_core.errors import ZssbirError
+    from zssbir_core.models.registry import load_model
+
+    output = args.output.expanduser()
+    if not output.parent.is_dir():
+        raise ZssbirError(f"{output}: the output folder {output.parent} does not exist")
+    files, missing = collect_image_paths(args.paths)
+    for path in missing:
+        print(f"zssbir-cli embed: skipped {path}: no such file or folder", file=sys.stderr)
+    if not files:
+        raise ZssbirError("no image files found in the given paths")
+
+    embedder = load_model(args.model, device=args.device, weights=args.weights, image_size=args.image_size)
+    loader = DataLoader(
+        _DecodedImages(files, embedder.preprocessing),
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        collate_fn=_collate,
+    )
+    paths: list[str] = []
+    chunks: list[np.ndarray] = []
+    unreadable = 0
+    for batch, batch_paths, errors in loader:
+        for error in errors:
+            print(f"zssbir-cli embed: skipped {error}", file=sys.stderr)
+        unreadable += len(errors)
+        if batch_paths:
+            chunks.append(embedder.embed_tensors(batch))
+            paths.extend(batch_paths)
+    if not paths:
+        raise ZssbirError(f"none of the {len(files)} image files could be read")
+    embeddings = np.concatenate(chunks).astype(np.float32, copy=False)
+    _write_npz(output, paths=np.array(paths, dtype=str), embeddings=embeddings,
+               model_id=np.array(embedder.model_id))
+    print(
+        f"zssbir-cli embed: wrote {len(paths)} embeddings ({embeddings.shape[1]}-d, {embedder.model_id}) "
+        f"to {output}" + (f"; {unreadable} unreadable file(s) skipped" if unreadable else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def collect_image_paths(inputs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Image files named directly or found (recursively, by extension) in folders, without
+    duplicates, and the inputs that do not exist. A file named directly is kept whatever its
+    extension: decoding decides."""
+    from zssbir_core.imageio import is_image_path
+
+    found: dict[Path, None] = {}
+    missing: list[Path] = []
+    for item in inputs:
+        item = item.expanduser()
+        if item.is_dir():
+            found.update((path, None) for path in _walk(item) if is_image_path(path))
+        elif item.exists():
+            found[item] = None
+        else:
+            missing.append(item)
+    return list(found), missing
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for current, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(current) / name
+
+
+class _DecodedImages:
+    """Map-style dataset: item i is (tensor, path) or (None, "path: reason")."""
+
+    def __init__(self, files: Sequence[Path], preprocessing) -> None:
+        self.files = list(files)
+        self.size = preprocessing.image_size
+        self.transform = preprocessing.transform()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        from zssbir_core.errors import ImageReadError
+        from zssbir_core.imageio import open_image
+
+        path = self.files[index]
+        try:
+            return self.transform(open_image(path, target_size=self.size)), str(path)
+        except ImageReadError as error:
+            return None, str(error)
+
+
+def _collate(items):
+    import torch
+
+    good = [(tensor, path) for tensor, path in items if tensor is not None]
+    errors = [message for tensor, message in items if tensor is None]
+    batch = torch.stack([tensor for tensor, _ in good]) if good else None
+    return batch, [path for _, path in good], errors
+
+
+def _write_npz(output: Path, **arrays) -> None:
+    """Write atomically: a temporary file beside ``output``, then rename."""
+    import numpy as np
+
+    from zssbir_core.errors import ZssbirError
+
+    temporary = output.with_name(f".{output.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(temporary, output)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ZssbirError(f"{output}: cannot write ({error.strerror or error})") from None
