@@ -1,0 +1,208 @@
+"""The Fine-tuning page with the real trainer in a real child process (tiny settings: seconds, not minutes)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from PySide6.QtWidgets import QMessageBox
+
+from zssbir_core import paths
+from zssbir_core.models.store import ModelStore
+from zssbir_desktop.finetune import FineTuneController, FineTunePanel, LossPlot, confirm_close, starting_models
+
+TINY = {"image_size": 64, "epochs": 1, "batches_per_epoch": 2, "classes_per_batch": 2, "samples_per_domain": 1}
+CURRENT = "lite0-imagenet"
+RUN_TIMEOUT_MS = 240_000
+
+
+def _shapes_folder(root: Path, per_class: int = 6) -> Path:
+    """Photos only: three classes of coloured shapes on grey (``ROOT/<class>/*.png``)."""
+    rng = random.Random(0)
+    for shape in ("circle", "square", "triangle"):
+        folder = root / shape
+        folder.mkdir(parents=True)
+        for index in range(per_class):
+            image = Image.new("RGB", (96, 96), (rng.randint(150, 255),) * 3)
+            draw = ImageDraw.Draw(image)
+            x = rng.randint(8, 30)
+            colour = tuple(rng.randint(0, 120) for _ in range(3))
+            if shape == "circle":
+                draw.ellipse((x, x, x + 50, x + 50), fill=colour)
+            elif shape == "square":
+                draw.rectangle((x, x, x + 50, x + 50), fill=colour)
+            else:
+                draw.polygon([(x, x + 50), (x + 25, x), (x + 50, x + 50)], fill=colour)
+            image.save(folder / f"{index}.png")
+    return root
+
+
+@pytest.fixture()
+def controller(qtbot):
+    controller = FineTuneController(lambda: CURRENT, settings_override=TINY)
+    yield controller
+    controller.shutdown()
+
+
+@pytest.fixture()
+def panel(qtbot, controller):
+    panel = FineTunePanel(controller, starting_models=starting_models(controller, CURRENT), devices={"cpu": "CPU"})
+    qtbot.addWidget(panel)
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    return panel
+
+
+def _check(qtbot, panel: FineTunePanel, folder: Path) -> None:
+    panel.folder_edit.setText(str(folder))
+    with qtbot.waitSignal(panel.controller.check_finished, timeout=30_000):
+        panel.check_button.click()
+
+
+def _leftover_runs() -> list[Path]:
+    runs = paths.cache_dir() / "finetune"
+    return list(runs.iterdir()) if runs.is_dir() else []
+
+
+def test_a_bad_folder_is_refused_with_a_clear_message(qtbot, panel: FineTunePanel, tmp_path: Path) -> None:
+    not_a_dataset = tmp_path / "notes"
+    not_a_dataset.mkdir()
+    (not_a_dataset / "readme.txt").write_text("no images here")
+    panel.folder_edit.setText(str(not_a_dataset))
+    with qtbot.waitSignal(panel.controller.check_failed, timeout=30_000):
+        panel.check_button.click()
+    assert "cannot be used" in panel.summary_label.text() and "not a dataset" in panel.summary_label.text()
+    assert not panel.start_button.isEnabled()
+
+    panel.folder_edit.setText(str(tmp_path / "missing"))
+    panel.check_button.click()
+    assert "is not a folder" in panel.summary_label.text()
+
+    one_class = tmp_path / "one"
+    _shapes_folder(one_class)
+    for shape in ("square", "triangle"):
+        for file in (one_class / shape).iterdir():
+            file.unlink()
+        (one_class / shape).rmdir()
+    (one_class / "circle" / "broken.jpg").write_bytes(b"not a jpeg")
+    _check(qtbot, panel, one_class)
+    text = panel.summary_label.text()
+    assert "at least 2 classes" in text and "broken.jpg" in text and "too few photos" not in text
+    assert not panel.start_button.isEnabled()
+
+
+def test_the_report_lists_classes_and_counts(qtbot, panel: FineTunePanel, tmp_path: Path) -> None:
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes", per_class=4))
+    assert panel.class_table.rowCount() == 3
+    assert [panel.class_table.item(r, 1).text() for r in range(3)] == ["4", "4", "4"]
+    assert "photos only" in panel.summary_label.text() and "too few photos" in panel.summary_label.text()
+    assert panel.start_button.isEnabled()
+
+
+def test_a_tiny_fine_tune_runs_in_a_child_process_and_registers_a_model(
+        qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        panel.start_button.click()
+        assert panel.cancel_button.isEnabled() and not panel.start_button.isEnabled()
+    status, message = finished.args
+    assert status == "completed", message
+    models = ModelStore().list()
+    assert len(models) == 1
+    figures = models[0].figures
+    assert figures["baseline_model"] == CURRENT
+    assert 0.0 <= figures["model"]["map_all"] <= 1.0 and 0.0 <= figures["baseline"]["map_all"] <= 1.0
+    assert figures["model"]["queries"] == figures["baseline"]["queries"] > 0, "same held-out data for both"
+    assert models[0].data_folder == str(tmp_path / "shapes")
+    assert "added" in panel.status_label.text()
+    assert panel.model_table.rowCount() == 1 and "(" in panel.model_table.item(0, 2).text()
+    assert panel.progress_bar.value() == panel.progress_bar.maximum() == 2
+    assert len(panel.loss_plot.points()) == 2
+    assert _leftover_runs() == [], "the run's temporary folder is removed"
+
+
+def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineTuneController) -> None:
+    with qtbot.waitSignal(controller.runner.event, timeout=120_000):
+        panel.start_button.click()
+    assert controller.runner.pid() > 0
+
+
+def test_cancel_stops_within_seconds_and_keeps_the_old_model(
+        qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    _start_and_wait_for_the_child(qtbot, panel, controller)
+    with qtbot.waitSignal(controller.run_finished, timeout=15_000) as finished:
+        panel.cancel_button.click()
+    assert finished.args[0] == "cancelled"
+    assert "cancelled" in panel.status_label.text()
+    assert ModelStore().list() == [] and controller.current_model() == CURRENT
+    assert _leftover_runs() == []
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_a_killed_child_is_reported_and_nothing_changes(
+        qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    _start_and_wait_for_the_child(qtbot, panel, controller)
+    with qtbot.waitSignal(controller.run_finished, timeout=15_000) as finished:
+        os.kill(controller.runner.pid(), signal.SIGKILL)
+    status, message = finished.args
+    assert status == "crashed" and "stopped unexpectedly" in message
+    assert "stopped unexpectedly" in panel.status_label.text()
+    assert ModelStore().list() == [] and controller.current_model() == CURRENT
+    assert _leftover_runs() == []
+
+
+def test_closing_during_training_asks_whether_to_stop(
+        qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path, monkeypatch) -> None:
+    assert confirm_close(panel, controller), "nothing runs: close without asking"
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    _start_and_wait_for_the_child(qtbot, panel, controller)
+    answers = []
+
+    def answer(choice: QMessageBox.StandardButton):
+        def ask(*args, **kwargs):
+            answers.append(args[2] if len(args) > 2 else "")
+            return choice
+        return ask
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    assert not confirm_close(panel, controller) and controller.is_training()
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert confirm_close(panel, controller)
+    assert not controller.is_training() and _leftover_runs() == []
+    assert all("Stop it and quit" in text for text in answers) and len(answers) == 2
+
+
+def test_store_actions_from_the_model_list(qtbot, panel: FineTunePanel, controller: FineTuneController,
+                                           tmp_path: Path) -> None:
+    from zssbir_core.models import ZSSBIRNet, build_backbone, save_checkpoint
+
+    net = ZSSBIRNet(build_backbone("efficientnet_lite0", pretrained=False), embedding_dim=8)
+    checkpoint = save_checkpoint(net, tmp_path / "ckpt", classes=["a", "b"])
+    used = controller.store.add(checkpoint, name="in use")
+    controller.current_model = lambda: str(used.checkpoint_dir)
+    controller.store.add(checkpoint, name="spare", figures={"model": {"map_all": 0.5, "p_10": 0.6},
+                                                           "baseline": {"map_all": 0.25, "p_10": 0.3}})
+    panel.refresh_models()
+    assert panel.model_table.rowCount() == 2
+    assert panel.model_table.item(0, 0).text().endswith("(in use)")
+    assert panel.model_table.item(1, 2).text() == "0.500 (0.250)"
+    panel.select_model(used.key)
+    panel._store_action(lambda: controller.store.delete(used.key, in_use=controller.current_model()))
+    assert "in use" in panel.models_message.text() and panel.model_table.rowCount() == 2
+
+
+def test_loss_plot_paints_a_long_run(qtbot) -> None:
+    plot = LossPlot(max_points=100)
+    qtbot.addWidget(plot)
+    plot.clear(total_steps=500)
+    for step in range(1, 501):
+        plot.add_point(step, 5.0 / step)
+    plot.add_point(501, float("nan"))
+    assert 50 <= len(plot.points()) <= 100 and plot.points()[-1][0] == 500
+    plot.resize(300, 120)
+    assert not plot.grab().isNull()

@@ -1,0 +1,299 @@
+"""The fine-tuning workflow, kept alive by the main window while the settings dialog comes and goes.
+
+check the folder -> (optional) measured warm-up for a time estimate -> training in a child process
+-> figures of the new and the current model on held-out images -> the model is added to the store.
+Cancel, failure or a crash at any point removes the run's temporary folder and changes nothing
+else: the current model, the library and its index are never touched here (switching models is
+``ModelSwitcher``'s job, and only when the user asks).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from zssbir_core import paths
+from zssbir_core.errors import ZssbirError
+from zssbir_desktop.finetune.runner import CANCELLED, COMPLETED, TrainingOutcome, TrainingRunner
+from zssbir_desktop.workers import Report, TaskRunner
+
+log = logging.getLogger("zssbir.desktop.finetune")
+
+RECIPES = ("quick", "standard", "thorough")
+BACKBONE_OF_BUILTIN = {"lite0-imagenet": "efficientnet_lite0", "resnet50-imagenet": "resnet50"}
+
+
+class FineTuneController(QObject):
+    """Owns the training runner, the run's temporary folder and the model store of one app window.
+
+    ``current_model`` returns the model spec in use (its figures are shown next to the new
+    model's). ``settings_override`` is merged into every run's settings (``--config``); the tests
+    use it to make a run take seconds.
+    """
+
+    check_finished = Signal(object)  # TrainingDataReport
+    check_failed = Signal(str)
+    estimate_finished = Signal(object)  # TimeEstimate
+    estimate_failed = Signal(str)
+    run_started = Signal()
+    training_event = Signal(dict)
+    run_finished = Signal(str, str)  # status, message for the user
+    busy_changed = Signal(bool)
+    models_changed = Signal()
+    status = Signal(str)
+
+    def __init__(self, current_model: Callable[[], str], *, store: Any = None,
+                 settings_override: dict[str, Any] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from zssbir_core.models.store import ModelStore
+
+        self.current_model = current_model
+        self.store = store if store is not None else ModelStore()
+        self.settings_override = dict(settings_override or {})
+        self.runner = TrainingRunner(self)
+        self.runner.event.connect(self._on_event)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.tasks = TaskRunner(1, self)
+        self.report: Any = None
+        self.losses: list[tuple[int, float]] = []
+        self.total_steps = 0
+        self.last_status = ""
+        self._mode = ""
+        self._workdir: Path | None = None
+        self._split: Any = None
+        self._run: dict[str, Any] = {}
+
+    # -- state -------------------------------------------------------------------------------
+
+    def is_busy(self) -> bool:
+        """True while a warm-up, a training run or the final figures are in progress."""
+        return bool(self._mode)
+
+    def is_training(self) -> bool:
+        return self.runner.is_running()
+
+    # -- 1. the folder -----------------------------------------------------------------------
+
+    def check_folder(self, folder: str | Path) -> None:
+        """Scan ``folder`` in the background; ``check_finished`` or ``check_failed`` follows."""
+        folder = Path(folder).expanduser()
+
+        def work(_report: Report, _cancel: threading.Event) -> Any:
+            from zssbir_core.finetuning.data_check import check_training_folder
+
+            return check_training_folder(folder)
+
+        self.report = None
+        self.tasks.start(work, name=f"check {folder}", on_success=self._checked,
+                         on_failure=lambda error: self.check_failed.emit(_describe(error)))
+
+    def _checked(self, report: Any) -> None:
+        self.report = report
+        self._drop_workdir()
+        self.check_finished.emit(report)
+
+    # -- 2. estimate and training ------------------------------------------------------------
+
+    def estimate(self, recipe: str, device: str, init: str) -> None:
+        """Run the measured warm-up of ``recipe``; ``estimate_finished`` or ``estimate_failed`` follows."""
+        self._launch("warmup", recipe, device, init)
+
+    def start_training(self, recipe: str, device: str, init: str) -> None:
+        """Fine-tune ``init`` with ``recipe`` on the checked folder, in a child process."""
+        self._launch("train", recipe, device, init)
+
+    def cancel(self) -> None:
+        """Stop the warm-up or the training (within seconds); nothing is kept."""
+        if self.runner.is_running():
+            self.runner.cancel()
+        else:
+            self.tasks.cancel_all()
+
+    def _launch(self, mode: str, recipe: str, device: str, init: str) -> None:
+        if self.is_busy():
+            raise ZssbirError("a fine-tuning run is already going on")
+        if self.report is None or not self.report.ok:
+            raise ZssbirError("check a data folder that can be trained on first")
+        from zssbir_core.finetuning.estimate import warmup_settings
+        from zssbir_core.finetuning.holdout import split_holdout
+
+        if self._split is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            self._workdir = paths.cache_dir() / "finetune" / f"run-{stamp}"
+            self._split = split_holdout(self.report.dataset, self._workdir / "split")
+        assert self._workdir is not None
+        settings = dict(self.settings_override)
+        if mode == "warmup":
+            settings.update(warmup_settings())
+        output = self._workdir / f"{mode}-{_dt.datetime.now().strftime('%H%M%S-%f')}"
+        config_file = output.with_suffix(".json")
+        config_file.write_text(json.dumps(settings))
+        args = ["--data", str(self._split.train_root), "--output", str(output), "--recipe", recipe,
+                "--config", str(config_file), "--init", init, "--backbone", backbone_of(init),
+                "--device", device]
+        self._mode = mode
+        self._run = {"recipe": recipe, "device": device, "init": init, "output": output}
+        self.losses = []
+        self.total_steps = 0
+        self.busy_changed.emit(True)
+        self._set_status("Measuring a few training steps…" if mode == "warmup" else "Starting the training…")
+        self.runner.start(args)
+        self.run_started.emit()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "teacher" and self._mode == "train":
+            self._set_status(f"Preparing soft labels: {event.get('done', 0)} of {event.get('total', 0)} photos")
+        elif kind == "start":
+            self.total_steps = int(event.get("total_steps") or 0)
+            if self._mode == "train":
+                self._set_status(f"Training on {event.get('device', '?')}…")
+        elif kind == "step":
+            loss = (event.get("losses") or {}).get("total")
+            if loss is not None:
+                self.losses.append((int(event.get("step", len(self.losses) + 1)), float(loss)))
+        if self._mode == "train":
+            self.training_event.emit(event)
+
+    def _on_runner_finished(self, outcome: TrainingOutcome) -> None:
+        mode, self._mode = self._mode, ""
+        if mode == "warmup":
+            self._warmup_finished(outcome)
+        elif outcome.status == COMPLETED and outcome.checkpoint is not None:
+            self._mode = "figures"
+            self._add_model(outcome.checkpoint)
+            return
+        else:
+            self._drop_workdir()
+            self._end(outcome.status, outcome.message)
+            return
+        self.busy_changed.emit(False)
+
+    def _warmup_finished(self, outcome: TrainingOutcome) -> None:
+        from zssbir_core.finetuning.estimate import estimate_time
+
+        shutil.rmtree(self._run["output"], ignore_errors=True)
+        if outcome.status != COMPLETED:
+            message = "The time estimate was cancelled." if outcome.status == CANCELLED else outcome.message
+            self._set_status(message)
+            self.estimate_failed.emit(message)
+            return
+        try:
+            estimate = estimate_time(self._run["recipe"], outcome.step_times, outcome.startup_s)
+        except ValueError as error:
+            self.estimate_failed.emit(str(error))
+            return
+        self._set_status(f"Estimated time for '{estimate.recipe}': {estimate.describe()}")
+        self.estimate_finished.emit(estimate)
+
+    # -- 3. figures and registration ---------------------------------------------------------
+
+    def _add_model(self, checkpoint: Path) -> None:
+        self._set_status("Comparing the new model with the current one on held-out images…")
+        current = self.current_model()
+        heldout = self._split.heldout_root if self._split is not None else None
+        device = self._run.get("device", "cpu")
+        folder = self.report.root if self.report is not None else None
+        name = f"{Path(folder).name if folder else 'model'} ({self._run.get('recipe')}, " \
+               f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')})"
+        store = self.store
+
+        def work(_report: Report, cancel: threading.Event) -> Any:
+            figures: dict[str, Any] = {"baseline_model": current, "recipe": self._run.get("recipe")}
+            if heldout is not None and heldout.is_dir():
+                from zssbir_core.finetuning.figures import compare_models
+
+                for key, spec in (("model", str(checkpoint)), ("baseline", current)):
+                    try:
+                        figures[key] = compare_models([spec], heldout, device=_eval_device(device),
+                                                      cancel=cancel)[spec]
+                    except ZssbirError as error:
+                        figures[f"{key}_error"] = str(error)
+            return store.add(checkpoint, name=name, data_folder=folder, figures=figures)
+
+        self.tasks.start(work, name="register fine-tuned model", on_success=self._added,
+                         on_failure=self._add_failed)
+
+    def _added(self, model: Any) -> None:
+        self._mode = ""
+        self._drop_workdir()
+        self.models_changed.emit()
+        self._end(COMPLETED, f"New model “{model.name}” added. {figures_text(model.figures)}")
+
+    def _add_failed(self, error: BaseException) -> None:
+        self._mode = ""
+        self._drop_workdir()
+        self._end("failed", f"The trained model could not be added: {_describe(error)}")
+
+    def _end(self, status: str, message: str) -> None:
+        self._set_status(message)
+        self.busy_changed.emit(False)
+        self.run_finished.emit(status, message)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _set_status(self, text: str) -> None:
+        self.last_status = text
+        self.status.emit(text)
+
+    def _drop_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        self._workdir = None
+        self._split = None
+
+    def shutdown(self, timeout_ms: int = 8000) -> None:
+        """Stop whatever runs (app closing) and clean up."""
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.runner.wait(timeout_ms)
+        self.tasks.cancel_all()
+        self.tasks.wait(timeout_ms)
+        self._drop_workdir()
+
+
+def backbone_of(spec: str) -> str:
+    """The backbone of a built-in model name or a checkpoint directory."""
+    if spec in BACKBONE_OF_BUILTIN:
+        return BACKBONE_OF_BUILTIN[spec]
+    from zssbir_core.models.checkpoint import read_checkpoint_info
+
+    return read_checkpoint_info(spec).backbone
+
+
+def figures_text(figures: dict[str, Any]) -> str:
+    """“mAP@all 0.52 (current model 0.31), P@10 …” for a model's figures."""
+    model, baseline = figures.get("model"), figures.get("baseline")
+    if not model:
+        return "No held-out figures." + (f" ({figures['model_error']})" if "model_error" in figures else "")
+    parts = []
+    for key, label in (("map_all", "mAP@all"), ("p_10", "P@10")):
+        if key in model:
+            text = f"{label} {model[key]:.3f}"
+            if baseline and key in baseline:
+                text += f" (current model {baseline[key]:.3f})"
+            parts.append(text)
+    queries = int(model.get("queries", 0))
+    return f"On {queries} held-out sketch queries: " + ", ".join(parts) + "."
+
+
+def _eval_device(device: str) -> str:
+    from zssbir_core.device import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ZssbirError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
+    return f"unexpected {type(error).__name__}: {error}"
