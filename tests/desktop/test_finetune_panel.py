@@ -124,8 +124,11 @@ def test_a_tiny_fine_tune_runs_in_a_child_process_and_registers_a_model(
     assert _leftover_runs() == [], "the run's temporary folder is removed"
 
 
-def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineTuneController) -> None:
-    with qtbot.waitSignal(controller.runner.event, timeout=120_000):
+def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineTuneController,
+                                  first_event: bool = False) -> None:
+    """Start a run; return once the child process exists (or once it reported its first event)."""
+    signal_ = controller.runner.event if first_event else controller.runner.started
+    with qtbot.waitSignal(signal_, timeout=120_000):
         panel.start_button.click()
     assert controller.runner.pid() > 0
 
@@ -133,7 +136,7 @@ def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineT
 def test_cancel_stops_within_seconds_and_keeps_the_old_model(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
     _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
-    _start_and_wait_for_the_child(qtbot, panel, controller)
+    _start_and_wait_for_the_child(qtbot, panel, controller, first_event=True)
     with qtbot.waitSignal(controller.run_finished, timeout=15_000) as finished:
         panel.cancel_button.click()
     assert finished.args[0] == "cancelled"

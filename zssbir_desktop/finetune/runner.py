@@ -39,11 +39,13 @@ class TrainingOutcome:
 class TrainingRunner(QObject):
     """Runs one ``zssbir-cli train`` child at a time and reports its events.
 
-    ``event`` carries each JSON event as a dict; ``finished`` carries a ``TrainingOutcome``.
+    ``started`` carries the child's pid, ``event`` each JSON event as a dict, ``finished`` a
+    ``TrainingOutcome``.
     Lines on stdout that are not JSON and everything on stderr are kept (the last lines explain
     a failure) and sent through ``log_line``.
     """
 
+    started = Signal(int)  # the child's process id
     event = Signal(dict)
     log_line = Signal(str)
     finished = Signal(object)
@@ -90,6 +92,7 @@ class TrainingRunner(QObject):
         process.readyReadStandardError.connect(self._read_stderr)
         process.finished.connect(self._on_finished)
         process.errorOccurred.connect(self._on_error)
+        process.started.connect(lambda: self.started.emit(self.pid()))
         self._process = process
         self._launched_at = time.monotonic()
         process.start()
