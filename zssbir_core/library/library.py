@@ -70,6 +70,7 @@ class PhotoLibrary:
         self._index: VectorIndex | None = None
         self._index_guard = threading.RLock()
         self._run_active = threading.Event()
+        self._closed = False
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None) -> PhotoLibrary:
@@ -78,6 +79,7 @@ class PhotoLibrary:
 
     def close(self) -> None:
         """Release the database; the library object cannot be used afterwards."""
+        self._closed = True
         self.writer_lock.release()
         self.store.close()
 
@@ -260,6 +262,8 @@ class PhotoLibrary:
         """Save the in-memory index if it reflects the database (caller holds the writer lock)."""
         with self._index_guard:
             index = self._index
+            if self._closed:
+                return
             if index is not None and index.generation == self.store.generation():
                 index.save(self.index_dir, index.generation)
 
