@@ -81,6 +81,7 @@ def evaluate_retrieval(
         np.array([s.label for s in sketches]),
         gallery,
         np.array([s.label for s in photos]),
+        device=device,
     )
 
 
