@@ -66,6 +66,7 @@ class Engine(QObject):
         """Stop indexing and close the library (safe to call twice)."""
         self.cancel_indexing()
         self.index_runner.wait()
+        self._index_task = None
         if self.library is not None:
             self.library.close()
             self.library = None
