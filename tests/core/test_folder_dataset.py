@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -11,7 +13,7 @@ from PIL import Image
 from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, scan_folder_dataset
 from zssbir_core.data.image_dataset import ImageDataset
-from zssbir_core.data.transforms import eval_transform, train_transform
+from zssbir_core.data.transforms import StrokeWidthJitter, eval_transform, train_transform
 from zssbir_core.errors import DatasetError
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
@@ -176,6 +178,20 @@ def test_sketch_augmentation_keeps_white_background():
     for _ in range(10):
         corner = transform(sketch)[:, 0, 0]
         assert torch.allclose(corner, torch.ones(3))
+
+
+def test_stroke_width_jitter_thickens_and_thins_without_erasing():
+    sketch = Image.new("L", (64, 64), 255)
+    for x in range(10, 54):
+        sketch.putpixel((x, 32), 0)
+        sketch.putpixel((x, 33), 0)
+    ink = lambda image: int((255 - np.asarray(image.convert("L"), dtype=np.int64)).sum())  # noqa: E731
+    outcomes = set()
+    for seed in range(20):
+        random.seed(seed)
+        outcomes.add(ink(StrokeWidthJitter(p=1.0)(sketch)))
+    thick, thin = max(outcomes), min(outcomes)
+    assert thick > ink(sketch) > thin > 0  # both happen; a thinned stroke survives
 
 
 def test_real_sketchy_sample(sketchy_root):
