@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import hnswlib
@@ -33,7 +33,7 @@ class HnswParams:
     """Graph degree, construction beam and search beam (hnswlib searches with max(ef, k))."""
 
     M: int = 16
-    ef_construction: int = 200
+    ef_construction: int = 100
     ef_search: int = 128
 
 
@@ -105,6 +105,12 @@ class VectorIndex:
     def deleted_count(self) -> int:
         """Vectors marked deleted but still taking room in the graph."""
         return len(self._deleted)
+
+    def set_ef_search(self, ef: int) -> None:
+        """Change the search beam (larger: better recall, slower queries)."""
+        with self._lock.write():
+            self.params = replace(self.params, ef_search=int(ef))
+            self._index.set_ef(int(ef))
 
     @property
     def capacity(self) -> int:

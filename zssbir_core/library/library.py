@@ -183,7 +183,10 @@ class PhotoLibrary:
                 if self._index is not None and ids:
                     self._index.remove(ids)
                     self._index.generation = self.store.generation()
-                    self._save_index()
+                    if self._index.needs_compaction():
+                        self.rebuild_index()
+                    else:
+                        self._save_index()
         finally:
             self.writer_lock.release()
         self.thumbnails.remove(thumbs)

@@ -1,0 +1,167 @@
+"""Sketch query latency, hnswlib recall@10, index build time, memory and disk per photo at 100k photos.
+
+A library of ``--count`` photos is filled with synthetic vectors (no image files: only the index
+part is synthetic) through the library's own store, and its index is built with the parameters
+the library uses (``HnswParams()``). Then:
+
+- recall@10 of the index against exact search over the same vectors, for each ``--ef`` value;
+- warm query latency: a sketch *file* to ranked paths through ``SketchSearcher.search`` (decode,
+  preprocessing, network, index, SQLite path lookup), median and 95th percentile, with the
+  network part and the index+database part timed separately;
+- index memory (RSS growth when the saved index is loaded) and bytes on disk per photo.
+
+Vectors: for ``efficientnet_lite0`` (real ImageNet weights) the photos are noisy copies of real
+Sketchy photo embeddings (within-class spread: cosine about 0.8 to their source) and the queries
+are real sketch embeddings; for ``resnet50`` (``pretrained=False``: the ImageNet weights cannot
+be downloaded here, and timing does not depend on them) photos and queries are drawn from a
+mixture of random non-negative prototypes, as random-init features carry no meaning. Example::
+
+    python benchmarks/library_search.py --backbone efficientnet_lite0 --count 100000 \
+        --output docs/benchmarks/library_search_lite0.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zssbir_core.imageio import open_image
+from zssbir_core.library import PhotoLibrary
+from zssbir_core.library.store import NewEmbedding
+from zssbir_core.search import SketchSearcher
+
+from library_indexing import DEFAULT_SOURCE, embedder_for  # noqa: E402 - sibling benchmark module
+
+SKETCHES = DEFAULT_SOURCE.parent / "sketch"
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def synthetic_vectors(embedder, count: int, queries: int, prototypes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dim = embedder.embedding_dim
+    if embedder.model_id.endswith("random-init"):
+        centres = normalise(np.abs(rng.normal(size=(prototypes, dim))))
+        query_vectors = None
+    else:
+        photos = sorted(DEFAULT_SOURCE.glob("*/*.jpg"))
+        photos = photos[:: max(1, len(photos) // prototypes)][:prototypes]
+        size = embedder.preprocessing.image_size
+        centres = np.concatenate([
+            embedder.embed_images([open_image(p, target_size=size) for p in photos[i : i + 32]])
+            for i in range(0, len(photos), 32)
+        ])
+        sketches = sorted(SKETCHES.glob("*/*.png"))
+        sketches = sketches[:: max(1, len(sketches) // queries)][:queries]
+        query_vectors = np.concatenate([
+            embedder.embed_images([open_image(p) for p in sketches[i : i + 32]]) for i in range(0, len(sketches), 32)
+        ])
+    spread = 0.75 / np.sqrt(dim)  # noise norm about 0.75: cosine to the prototype about 0.8
+    picks = rng.integers(0, len(centres), count + queries)
+    vectors = normalise(centres[picks] + rng.normal(0, spread, (count + queries, dim)))
+    if query_vectors is None:
+        query_vectors = vectors[count:]
+    return vectors[:count], query_vectors
+
+
+def fill_library(library: PhotoLibrary, model_id: str, vectors: np.ndarray) -> float:
+    """Write synthetic photos with ``vectors`` to the store, then time the index build."""
+    store = library.store
+    store.set_meta("embedding_dim", str(vectors.shape[1]))
+    store.switch_model(model_id)
+    for start in range(0, len(vectors), 5000):
+        store.write_embeddings(model_id, [
+            NewEmbedding(f"/synthetic/{i // 1000:03d}/IMG_{i:06d}.jpg", 1, 0, 4000, 3000, f"{i:024x}", vectors[i])
+            for i in range(start, min(start + 5000, len(vectors)))
+        ])
+    started = time.perf_counter()
+    library.rebuild_index()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"), required=True)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200, help="queries for recall")
+    parser.add_argument("--prototypes", type=int, default=250)
+    parser.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--latency-queries", type=int, default=40)
+    parser.add_argument("--library", type=Path, help="library folder to (re)use; default: a temporary one")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    embedder = embedder_for(args.backbone, "cpu")
+    vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, seed=1)
+    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count,
+              "dim": int(vectors.shape[1]), "torch_threads": torch.get_num_threads()}
+    directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
+    with PhotoLibrary.open(directory) as library:
+        report["params"] = vars(library.params)
+        report["build_seconds"] = fill_library(library, embedder.model_id, vectors)
+        print(f"built {args.count} x {vectors.shape[1]} in {report['build_seconds']:.0f} s", flush=True)
+
+    before = rss_bytes()
+    with PhotoLibrary.open(directory) as library:
+        index = library.vector_index()
+        report["index_rss_bytes_per_photo"] = (rss_bytes() - before) / args.count
+        usage = library.disk_usage()
+        report["disk_bytes_per_photo"] = {k: v / args.count for k, v in usage.items()}
+
+        exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1  # photo ids start at 1
+        report["recall_at_10"] = {}
+        for ef in args.ef:
+            index.set_ef_search(ef)
+            found = [[i for i, _ in index.search(q, 10)] for q in queries]
+            recall = float(np.mean([len(set(f) & set(e.tolist())) / 10 for f, e in zip(found, exact)]))
+            started = time.perf_counter()
+            for q in queries:
+                index.search(q, 20)
+            per_query = (time.perf_counter() - started) / len(queries)
+            report["recall_at_10"][str(ef)] = {"recall": recall, "index_ms": 1000 * per_query}
+            print(f"ef={ef}: recall@10 {recall:.4f}, index search {1000 * per_query:.2f} ms", flush=True)
+        index.set_ef_search(library.params.ef_search)
+
+        searcher = SketchSearcher(library, embedder)
+        sketches = sorted(SKETCHES.glob("*/*.png"))[::300][:20]
+        for sketch in sketches[:5]:  # warm-up
+            searcher.search(sketch, 20)
+        total, network, lookup = [], [], []
+        for i in range(args.latency_queries):
+            sketch = sketches[i % len(sketches)]
+            started = time.perf_counter()
+            vector = searcher.embed(sketch)
+            embedded = time.perf_counter()
+            results = library.search_vectors(vector, 20)
+            ended = time.perf_counter()
+            assert len(results) == 20
+            total.append(ended - started)
+            network.append(embedded - started)
+            lookup.append(ended - embedded)
+        report["latency_ms"] = {
+            name: {"median": 1000 * float(np.median(values)), "p95": 1000 * float(np.percentile(values, 95))}
+            for name, values in (("sketch_file_to_paths", total), ("decode_and_network", network),
+                                 ("index_and_database", lookup))
+        }
+        print(json.dumps(report["latency_ms"]), flush=True)
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
