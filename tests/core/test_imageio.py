@@ -135,3 +135,13 @@ def test_unreadable_file(tmp_path: Path, colours: np.ndarray) -> None:
     Image.fromarray(colours).save(path)
     path.chmod(0)
     assert _reason(path) == "permission denied"
+
+
+def test_heic_is_read_when_pillow_heif_is_installed(tmp_path: Path, colours: np.ndarray) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    Image.fromarray(colours).save(tmp_path / "phone.heic", quality=90)
+    assert ".heic" in IMAGE_EXTENSIONS and is_image_path(tmp_path / "phone.heic")
+    loaded = load_image(tmp_path / "phone.heic")
+    assert loaded.format == "HEIF" and loaded.image.mode == "RGB" and loaded.image.size == (160, 120)
+    assert abs(np.asarray(loaded.image).astype(int)[60, 20] - (220, 20, 20)).max() < 40
