@@ -25,6 +25,7 @@ import numpy as np
 
 from zssbir_core import paths
 from zssbir_core.errors import LibraryError
+from zssbir_core.imageio import open_image
 from zssbir_core.index import HnswParams, IndexMismatchError, VectorIndex
 from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.records import FolderInfo, IndexProgress, PhotoRecord, SearchResult, SkippedFile
@@ -32,8 +33,6 @@ from zssbir_core.library.store import DATABASE_NAME, LibraryStore
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, ThumbnailCache
 
 if TYPE_CHECKING:
-    import threading as _threading
-
     from zssbir_core.models.registry import Embedder
 
 INDEX_DIR = "index"
@@ -140,8 +139,6 @@ class PhotoLibrary:
         record = self.photo(photo_id)
         target = self.thumbnails.path_for(record.thumb_key)
         if not target.exists():
-            from zssbir_core.imageio import open_image
-
             self.thumbnails.write(record.thumb_key, open_image(record.path, target_size=THUMBNAIL_SIZE))
         return target
 
@@ -198,7 +195,7 @@ class PhotoLibrary:
         self,
         embedder: Embedder,
         *,
-        cancel: _threading.Event | None = None,
+        cancel: threading.Event | None = None,
         exclude: Sequence[str] = (),
         batch_size: int = 32,
         workers: int | None = None,

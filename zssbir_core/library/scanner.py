@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from zssbir_core.imageio import is_image_path
+from zssbir_core.imageio import HEIF_EXTENSIONS, HEIF_SUPPORTED, is_image_path
 
 DEFAULT_EXCLUDES = ("@eaDir", "$RECYCLE.BIN", "System Volume Information", "lost+found", "#recycle")
 """Folder names of NAS and OS housekeeping that never hold the user's photos."""
@@ -146,6 +146,8 @@ class FolderScanner:
             self._seen_dirs.add(key)
             return entry.path
         if not is_image_path(entry.name):
+            if not HEIF_SUPPORTED and os.path.splitext(entry.name)[1].lower() in HEIF_EXTENSIONS:
+                self._problem(entry.path, "HEIC/HEIF photos need the optional pillow-heif package (zssbir[heif])")
             return None
         if not _valid_utf8(entry.name):
             self._problem(entry.path, "file name is not valid UTF-8")
