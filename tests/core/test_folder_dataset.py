@@ -172,6 +172,19 @@ def test_image_dataset_and_transforms(tmp_path):
         ImageDataset(dataset.samples, {PHOTO: eval_transform(PRE)})
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_file_broken_after_the_scan_is_a_dataset_error(tmp_path, workers):
+    dataset = scan_folder_dataset(make_dataset(tmp_path))
+    victim = dataset.photos()[0].path
+    victim.write_bytes(b"overwritten")
+    transform = eval_transform(PRE)
+    loader = torch.utils.data.DataLoader(
+        ImageDataset(dataset.samples, {PHOTO: transform, SKETCH: transform}), batch_size=4, num_workers=workers
+    )
+    with pytest.raises(DatasetError, match=str(victim.name)):
+        list(loader)
+
+
 def test_sketch_augmentation_keeps_white_background():
     sketch = Image.new("RGB", (64, 64), (255, 255, 255))
     transform = train_transform(Preprocessing(32, (0.0,) * 3, (1.0,) * 3), SKETCH)

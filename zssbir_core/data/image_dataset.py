@@ -9,6 +9,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from zssbir_core.data.folder import Sample
+from zssbir_core.errors import DatasetError, ImageReadError
 from zssbir_core.imageio import open_image
 
 
@@ -17,7 +18,8 @@ class ImageDataset(Dataset):
 
     Images are decoded with ``open_image`` (RGB; with ``target_size``, large JPEGs are decoded at
     reduced scale, never below that side). A file that became unreadable since the dataset was
-    scanned raises ``ImageReadError`` naming it.
+    scanned raises ``DatasetError`` naming it: unlike ``ImageReadError`` it keeps its type when a
+    ``DataLoader`` worker process re-raises it, so callers can still tell a data problem apart.
     """
 
     def __init__(
@@ -39,5 +41,8 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
         sample = self.samples[index]
-        image = open_image(sample.path, target_size=self.target_size)
+        try:
+            image = open_image(sample.path, target_size=self.target_size)
+        except ImageReadError as error:
+            raise DatasetError(f"{error} (the file changed after the dataset was checked)") from None
         return self.transforms[sample.domain](image), sample.label, sample.domain
