@@ -11,9 +11,10 @@ has the query's class label. For each query:
   interpolated AP, which can only be higher).
 - ``map_200``: average precision of the top 200 only, normalised by the number of relevant items
   retrieved in the top 200, and 0 when there are none: ``sum_{k<=200} P@k * rel_k / sum_{k<=200}
-  rel_k``. This is ``apsak(k=200)`` of SEM-PCYC (``average_precision_score`` on the top-200 list)
-  and Doodle2Search's ``aps_200``, the mAP@200 the literature reports for Sketchy 104/21 and
-  QuickDraw.
+  rel_k``. This is ``apsak(sim, str_sim, k=200)`` in SEM-PCYC's ``src/utils.py``
+  (``average_precision_score`` on the top-200 list, 0 for queries without a hit there) and the
+  ``aps_200`` left commented out in Doodle2Search's ``src/test.py``: the mAP@200 the literature
+  reports for Sketchy 104/21 and QuickDraw.
 - ``p_100``, ``p_200``, ``p_10``: the fraction of relevant items among the top k (divided by the
   gallery size when it is smaller than k), as in SEM-PCYC's ``prec`` and SAKE's ``eval_precision``.
 
