@@ -209,3 +209,51 @@ def test_loss_plot_paints_a_long_run(qtbot) -> None:
     assert 50 <= len(plot.points()) <= 100 and plot.points()[-1][0] == 500
     plot.resize(300, 120)
     assert not plot.grab().isNull()
+
+
+def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path: Path, sketchy_root,
+                                                                 small_embedder) -> None:
+    from PySide6.QtCore import QSettings
+
+    from zssbir_core.models import ZSSBIRNet, build_backbone, save_checkpoint
+    from zssbir_desktop.engine import Engine
+    from zssbir_desktop.finetune import install_fine_tuning
+    from zssbir_desktop.main_window import MainWindow
+    from zssbir_desktop.settings import Preferences, load_preferences
+
+    from .fixtures import copy_photos
+
+    window = MainWindow(Engine(), Preferences(model="lite0-imagenet", rescan_on_start=False), tmp_path / "library",
+                        QSettings())
+    qtbot.addWidget(window)
+    window.open_library(window.library_dir)
+    window.engine.set_embedder(small_embedder)
+    with qtbot.waitSignal(window.engine.indexing_finished, timeout=120_000):
+        window.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
+    controller = install_fine_tuning(window)
+    dialog = window.settings_dialog()
+    assert "Fine-tuning" in [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
+    dialog.deleteLater()
+
+    backbone = build_backbone("efficientnet_lite0", pretrained=False)
+    net = ZSSBIRNet(backbone, embedding_dim=16)
+    checkpoint = save_checkpoint(net, tmp_path / "ckpt", classes=["a", "b"],
+                                 preprocessing=backbone.preprocessing.with_size(64))
+    stored = controller.store.add(checkpoint, name="mine")
+    old_id = window.engine.library.model_id
+    switcher = window.model_switcher
+
+    with qtbot.waitSignal(switcher.failed, timeout=60_000):
+        switcher.use_model(str(stored.checkpoint_dir))
+        switcher.cancel()
+    assert window.engine.embedder is small_embedder and window.engine.library.model_id == old_id
+
+    with qtbot.waitSignal(switcher.switched, timeout=120_000):
+        switcher.use_model(str(stored.checkpoint_dir))
+        assert window.engine.embedder is small_embedder, "search keeps the old model meanwhile"
+    assert window.engine.embedder.model_id == stored.model_id == window.engine.library.model_id
+    assert window.prefs.model == str(stored.checkpoint_dir) == load_preferences().model
+    results = window.engine.library.search_vectors(window.engine.embedder.embed_images(
+        [Image.new("RGB", (64, 64), "white")])[0], k=3)
+    assert len(results) == 3
+    window.close()
