@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine, prefs, library_directory(prefs, args.library), apply_theme=lambda theme: apply_theme(app, theme)
     )
     reporter.error.connect(lambda _title, message: window.show_error(message))
+    from zssbir_desktop.finetune import install_fine_tuning
+
+    install_fine_tuning(window)  # Settings -> Fine-tuning page and "stop training?" on close
     window.show()
     if args.startup_probe:
         def report_and_quit() -> None:

@@ -53,10 +53,8 @@ class FineTuneController(QObject):
     def __init__(self, current_model: Callable[[], str], *, store: Any = None,
                  settings_override: dict[str, Any] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from zssbir_core.models.store import ModelStore
-
         self.current_model = current_model
-        self.store = store if store is not None else ModelStore()
+        self._store = store
         self.settings_override = dict(settings_override or {})
         self.runner = TrainingRunner(self)
         self.runner.event.connect(self._on_event)
@@ -70,6 +68,16 @@ class FineTuneController(QObject):
         self._workdir: Path | None = None
         self._split: Any = None
         self._run: dict[str, Any] = {}
+
+    @property
+    def store(self) -> Any:
+        """The ``ModelStore`` (created on first use: importing it loads torch, which the window's
+        start-up must not wait for)."""
+        if self._store is None:
+            from zssbir_core.models.store import ModelStore
+
+            self._store = ModelStore()
+        return self._store
 
     # -- state -------------------------------------------------------------------------------
 
