@@ -6,7 +6,10 @@ starting model (``--init``, default ``lite0-imagenet``) is fine-tuned with a rec
 ``quick``) through the real ``zssbir-cli train`` child process, in variants:
 
   a  the user's photos only (all 25 per class); the trainer draws pseudo-sketches from them;
-  b  the user's photos and the first ``--train-sketches`` real sketches of each class (by name).
+  b  the user's photos and the first ``--train-sketches`` real sketches of each class (by name);
+  c  as b, plus replay: photos and ``--train-sketches`` sketches of ten more classes
+     (``benchmarks/finetune_replay_classes.txt``, disjoint from the other two lists), standing in
+     for the data the current model was trained on.
 
 Evaluation (sketch -> photo, mAP@all and P@10, ``zssbir_core.finetuning.figures.compare_models``):
 on the user's classes, the queries are the real sketches NOT used in (b) (the last 60 -
@@ -54,10 +57,11 @@ def link_tree(pairs: list[tuple[Path, Path]]) -> None:
             os.symlink(source, target)
 
 
-def build_views(data: Path, user: list[str], other: list[str], train_sketches: int, other_sketches: int,
-                work: Path) -> dict[str, Path]:
+def build_views(data: Path, user: list[str], other: list[str], replay: list[str], train_sketches: int,
+                other_sketches: int, work: Path) -> dict[str, Path]:
     """Dataset folders (symbolic links into ``data``) for training and evaluation."""
-    views = {name: work / "views" / name for name in ("photos_only", "photos_sketches", "eval_user", "eval_other")}
+    names = ("photos_only", "photos_sketches", "replay", "eval_user", "eval_other")
+    views = {name: work / "views" / name for name in names}
     pairs: list[tuple[Path, Path]] = []
     for name in user:
         photos = sorted((data / "photo" / name).iterdir())
@@ -65,11 +69,18 @@ def build_views(data: Path, user: list[str], other: list[str], train_sketches: i
         for photo in photos:
             pairs.append((photo, views["photos_only"] / name / photo.name))
             pairs.append((photo, views["photos_sketches"] / "photo" / name / photo.name))
+            pairs.append((photo, views["replay"] / "photo" / name / photo.name))
             pairs.append((photo, views["eval_user"] / "photo" / name / photo.name))
         for sketch in sketches[:train_sketches]:
             pairs.append((sketch, views["photos_sketches"] / "sketch" / name / sketch.name))
+            pairs.append((sketch, views["replay"] / "sketch" / name / sketch.name))
         for sketch in sketches[train_sketches:]:
             pairs.append((sketch, views["eval_user"] / "sketch" / name / sketch.name))
+    for name in replay:
+        for photo in sorted((data / "photo" / name).iterdir()):
+            pairs.append((photo, views["replay"] / "photo" / name / photo.name))
+        for sketch in sorted((data / "sketch" / name).iterdir())[:train_sketches]:
+            pairs.append((sketch, views["replay"] / "sketch" / name / sketch.name))
     for name in other:
         for photo in sorted((data / "photo" / name).iterdir()):
             pairs.append((photo, views["eval_other"] / "photo" / name / photo.name))
@@ -190,6 +201,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--user-classes", type=Path, default=HERE / "finetune_user_classes.txt")
     parser.add_argument("--other-classes", type=Path, default=HERE / "finetune_other_classes.txt")
+    parser.add_argument("--replay-classes", type=Path, default=HERE / "finetune_replay_classes.txt")
     parser.add_argument("--train-sketches", type=int, default=30, help="real sketches per class used by (b)")
     parser.add_argument("--other-sketches", type=int, default=30, help="query sketches per other class")
     parser.add_argument("--recipe", default="quick")
@@ -205,13 +217,16 @@ def main() -> None:
 
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     user, other = read_classes(args.user_classes), read_classes(args.other_classes)
-    views = build_views(args.data, user, other, args.train_sketches, args.other_sketches, args.work)
+    replay = read_classes(args.replay_classes)
+    if set(user) & set(other) or set(replay) & (set(user) | set(other)):
+        raise SystemExit("the user, other and replay class lists must not overlap")
+    views = build_views(args.data, user, other, replay, args.train_sketches, args.other_sketches, args.work)
     results: dict[str, object] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": f"{platform.machine()} {os.cpu_count()} CPUs, {platform.platform()}",
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "recipe": args.recipe, "init": args.init, "device": args.device,
-        "user_classes": user, "other_classes": other, "rows": {},
+        "user_classes": user, "other_classes": other, "replay_classes": replay, "rows": {},
     }
     rows: dict[str, object] = results["rows"]  # type: ignore[assignment]
 
@@ -225,7 +240,7 @@ def main() -> None:
     rows["before"] = {"model": args.init, **evaluate(args.init, views, args.device)}
     print(f"[before] {rows['before']}", flush=True)
     save()
-    sources = {"a": views["photos_only"], "b": views["photos_sketches"]}
+    sources = {"a": views["photos_only"], "b": views["photos_sketches"], "c": views["replay"]}
     for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
         run = train(variant, sources[variant], args.work / f"run-{variant}-{int(time.time())}", args)
         rows[variant] = {**run, **evaluate(str(run["checkpoint"]), views, args.device)}

@@ -172,8 +172,14 @@ class FineTunePanel(QScrollArea):
         group = QGroupBox("Trained models")
         layout = QVBoxLayout(group)
         self.model_table = QTableWidget(0, 5)
-        self.model_table.setHorizontalHeaderLabels(["Name", "Trained", "mAP@all (current)", "P@10 (current)", "Data"])
-        self.model_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.model_table.setHorizontalHeaderLabels(["Name", "Trained", "mAP@all", "P@10", "Data"])
+        for column in (2, 3):
+            self.model_table.horizontalHeaderItem(column).setToolTip(
+                "This model on held-out images of its training data; in brackets the model that was in use then")
+        header = self.model_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.model_table.verticalHeader().hide()
         self.model_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.model_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
