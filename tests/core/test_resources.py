@@ -147,3 +147,11 @@ def test_install_script_refuses_a_missing_program(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "is not an executable program" in result.stderr
     assert not (tmp_path / "share" / "applications").exists()
+
+
+@pytest.mark.parametrize(("module", "program"), [("zssbir_core", "zssbir-cli"), ("zssbir_desktop", "zssbir")])
+def test_python_m_runs_the_same_program_as_the_script(module: str, program: str) -> None:
+    result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                            cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: {program} ")
