@@ -102,9 +102,22 @@ def test_the_report_lists_classes_and_counts(qtbot, panel: FineTunePanel, tmp_pa
     assert panel.start_button.isEnabled()
 
 
-def test_a_tiny_fine_tune_runs_in_a_child_process_and_registers_a_model(
+def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
+    from zssbir_core.finetuning.estimate import WARMUP_STEPS, recipe_steps
+
     _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    steps = []
+    controller.runner.event.connect(lambda event: steps.append(event) if event["event"] == "step" else None)
+    with qtbot.waitSignal(controller.estimate_finished, timeout=RUN_TIMEOUT_MS) as estimated:
+        panel.estimate_button.click()
+    estimate = estimated.args[0]
+    assert len(steps) == WARMUP_STEPS, "the warm-up runs a few real steps"
+    assert estimate.recipe == "quick" and estimate.steps == recipe_steps("quick")
+    assert estimate.seconds > estimate.steps * estimate.step_seconds > 0
+    assert panel.estimate_label.text().startswith("Estimated time: about")
+    assert ModelStore().list() == [], "a warm-up registers nothing"
+
     with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         panel.start_button.click()
         assert panel.cancel_button.isEnabled() and not panel.start_button.isEnabled()
