@@ -234,9 +234,6 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n")
 
-    if args.profile:
-        results["profile"] = profile(args.data, user, args.device, args.profile_repeats)
-        save()
     rows["before"] = {"model": args.init, **evaluate(args.init, views, args.device)}
     print(f"[before] {rows['before']}", flush=True)
     save()
@@ -246,6 +243,8 @@ def main() -> None:
         rows[variant] = {**run, **evaluate(str(run["checkpoint"]), views, args.device)}
         print(f"[{variant}] {rows[variant]}", flush=True)
         save()
+    if args.profile:
+        results["profile"] = profile(args.data, user, args.device, args.profile_repeats)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     save()
     print(json.dumps(results, indent=2))

@@ -225,6 +225,8 @@ class FineTuneController(QObject):
                                                       cancel=cancel)[spec]
                     except ZssbirError as error:
                         figures[f"{key}_error"] = str(error)
+            if cancel.is_set():
+                return None
             return store.add(checkpoint, name=name, data_folder=folder, figures=figures)
 
         self.tasks.start(work, name="register fine-tuned model", on_success=self._added,
@@ -233,6 +235,9 @@ class FineTuneController(QObject):
     def _added(self, model: Any) -> None:
         self._mode = ""
         self._drop_workdir()
+        if model is None:
+            self._end(CANCELLED, "Cancelled; the trained model was not kept and nothing was changed.")
+            return
         self.models_changed.emit()
         self._end(COMPLETED, f"New model “{model.name}” added. {figures_text(model.figures)}")
 
