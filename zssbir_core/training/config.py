@@ -23,7 +23,9 @@ class ConfigError(ZssbirError):
 class TrainConfig:
     """Everything that decides a training run; saved into the checkpoint's ``model.json``.
 
-    Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
+    With ``time_budget_min`` the run ends when that much training time has passed or after
+    ``epochs`` x ``batches_per_epoch`` steps, whichever comes first, and the learning-rate schedule
+    follows whichever of the two is further along. Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
     classification and knowledge preservation losses; a weight of 0 removes that loss.
     """
 
@@ -44,6 +46,7 @@ class TrainConfig:
     warmup_steps: int = 20
     frozen_fraction: float = 0.0
     grad_clip: float = 5.0
+    time_budget_min: float | None = None
 
     lq: float = 1.0
     lc: float = 1.0
@@ -84,6 +87,7 @@ class TrainConfig:
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.embedding_dim is None or self.embedding_dim >= 2, "embedding_dim must be >= 2 or null"),
             (self.val_every >= 1, "val_every must be at least 1"),
+            (self.time_budget_min is None or self.time_budget_min > 0, "time_budget_min must be positive or null"),
             (not isinstance(self.val_classes, int) or self.val_classes >= 0, "val_classes must not be negative"),
         ]
         for ok, message in checks:

@@ -71,12 +71,12 @@ def split_validation_classes(classes: Sequence[str], val_classes: Sequence[str] 
     return sorted(set(val_classes))
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warm-up, then cosine decay to 1% of the base rate."""
+def _lr_factor(step: int, warmup: int, done: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 1% of the base rate as the
+    fraction ``done`` of the run (by steps, or by time under a time budget) goes from 0 to 1."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, done))))
 
 
 def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -126,8 +126,9 @@ class _SkipBatches:
 class Trainer:
     """Runs one training described by ``config`` on the dataset folder ``data_root``.
 
-    ``stop`` is polled between steps: when set, the trainer saves a resumable state and returns
-    with status ``interrupted``. ``resume=True`` continues from ``output/resume``.
+    ``stop`` is polled after every step: when set, the trainer saves a resumable state and returns
+    with status ``interrupted``. ``resume=True`` continues from ``output/resume`` (and starts
+    afresh when nothing was saved there yet).
     """
 
     def __init__(
@@ -169,8 +170,10 @@ class Trainer:
         (self.output / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     def _load_data(self) -> tuple[FolderDataset, FolderDataset | None, list[str]]:
-        if not self.data_root.is_dir():
+        if not self.data_root.exists():
             raise DatasetError(f"data folder {self.data_root} does not exist")
+        if not self.data_root.is_dir():
+            raise DatasetError(f"{self.data_root} is a file, not a data folder")
         dataset = scan_folder_dataset(self.data_root)
         val_names = split_validation_classes(dataset.classes, self.config.val_classes, self.config.seed)
         train_names = [name for name in dataset.classes if name not in set(val_names)]
@@ -229,7 +232,7 @@ class Trainer:
             )
         return labels.to(self.device)
 
-    def _train_loader(self, train: FolderDataset, sampler: Any) -> torch.utils.data.DataLoader:
+    def _train_loader(self, train: FolderDataset, sampler: Any, epoch: int) -> torch.utils.data.DataLoader:
         from zssbir_core.data.image_dataset import ImageDataset
         from zssbir_core.data.transforms import train_transform
 
@@ -240,10 +243,12 @@ class Trainer:
 
             transforms[SKETCH] = PseudoSketchTransform(transforms[SKETCH], seed=self.config.seed)
         return torch.utils.data.DataLoader(
-            ImageDataset(train.samples, transforms),
+            ImageDataset(train.samples, transforms, target_size=self.preprocessing.image_size),
             batch_sampler=sampler,
             num_workers=self.config.num_workers,
             pin_memory=self.device.type == "cuda",
+            # Worker seeds drawn from their own generator leave the global one to the augmentations.
+            generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch),
         )
 
     # ------------------------------------------------------------- validation
@@ -317,22 +322,22 @@ class Trainer:
     def _run(self) -> TrainResult:
         cfg = self.config
         started = time.perf_counter()
-        self._prepare_output()
         if self.resume and self.context.is_main and (self.output / SUMMARY_FILE).is_file() \
                 and not state.has_resume_state(self.output):
             summary = json.loads((self.output / SUMMARY_FILE).read_text())
             self._emit({"event": "end", **summary})
             return TrainResult("completed", self.output / MODEL_DIR, summary["best_metrics"], summary["steps"], 0.0)
 
+        train, val, val_names = self._load_data()
+        self._prepare_output()
+        soft_labels = self._soft_labels(train)
+        # Seeded after the teacher, whose weights may come from the cache or a fresh network.
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
-
-        train, val, val_names = self._load_data()
         net = self._build_net(len(train.classes))
         self.preprocessing = net.backbone.preprocessing.with_size(cfg.image_size)
         net.backbone.preprocessing = self.preprocessing
-        soft_labels = self._soft_labels(train)
 
         self.frozen_norms = _freeze_early_layers(net.backbone.trunk, cfg.frozen_fraction)
         if cfg.lk == 0:
@@ -350,7 +355,10 @@ class Trainer:
             {"params": [p for p in net.backbone.parameters() if p.requires_grad], "lr_scale": cfg.backbone_lr_scale},
             {"params": [p for p in net.parameters() if p.requires_grad and id(p) not in backbone_ids], "lr_scale": 1.0},
         ]
-        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = torch.optim.AdamW(
+            [g for g in groups if g["params"]], lr=cfg.lr, weight_decay=cfg.weight_decay,
+            fused=self.device.type in ("cpu", "cuda"),
+        )
         scaler = torch.amp.GradScaler(self.device.type) if self.amp_dtype == torch.float16 else None
 
         train_sampler_classes = min(cfg.classes_per_batch, len(train.classes))
@@ -410,20 +418,22 @@ class Trainer:
 
         step_times: deque[float] = deque(maxlen=20)
         validation_s = 0.0
-        interrupted = False
+        interrupted = out_of_time = False
+        budget_s = cfg.time_budget_min * 60.0 if cfg.time_budget_min else None
         run_started = time.perf_counter() - progress.elapsed_s
         net.train()
         for module in self.frozen_norms:
             module.eval()
         for epoch in range(progress.epoch, cfg.epochs):
             sampler.set_epoch(epoch)
-            loader = self._train_loader(train, _SkipBatches(sampler, progress.batch_in_epoch))
+            loader = self._train_loader(train, _SkipBatches(sampler, progress.batch_in_epoch), epoch)
             for images, labels, domains in loader:
-                if distributed.any_rank(self.stop.is_set(), self.context, self.device):
-                    interrupted = True
-                    break
                 tick = time.perf_counter()
-                factor = _lr_factor(progress.step, total_steps, cfg.warmup_steps)
+                done = self._fraction_done(progress.step, total_steps, tick - run_started)
+                if done >= 1.0:
+                    out_of_time = True
+                    break
+                factor = _lr_factor(progress.step, cfg.warmup_steps, done)
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr * factor * group["lr_scale"]
                 images = images.to(self.device, non_blocking=True)
@@ -456,6 +466,8 @@ class Trainer:
                 if self.context.is_main:
                     mean_step = sum(step_times) / len(step_times)
                     remaining = total_steps - progress.step
+                    if budget_s is not None:
+                        remaining = min(remaining, max(0.0, budget_s - (time.perf_counter() - run_started)) / mean_step)
                     self._emit({
                         "event": "step",
                         "step": progress.step,
@@ -471,11 +483,16 @@ class Trainer:
                         "eta_s": remaining * mean_step + validation_s * self._validations_left(epoch, False),
                         "metric": progress.last_metric,
                     })
+                # Checked before the next batch is drawn, so a resumed run sees the same batches
+                # and augmentations as one that never stopped.
+                if distributed.any_rank(self.stop.is_set(), self.context, self.device):
+                    interrupted = True
+                    break
             if interrupted:
                 break
             progress.epoch = epoch + 1
             progress.batch_in_epoch = 0
-            last_epoch = epoch + 1 == cfg.epochs
+            last_epoch = epoch + 1 == cfg.epochs or out_of_time
             if self.context.is_main and val is not None and ((epoch + 1) % cfg.val_every == 0 or last_epoch):
                 tick = time.perf_counter()
                 metrics = self._validate(net, val, val_samples)
@@ -498,6 +515,8 @@ class Trainer:
                 progress.elapsed_s = time.perf_counter() - run_started
                 state.save_resume_state(self.output, net, optimizer, scaler, progress)
             distributed.barrier(self.context)
+            if out_of_time:
+                break
 
         progress.elapsed_s = time.perf_counter() - run_started
         status = "interrupted" if interrupted else "completed"
@@ -520,6 +539,19 @@ class Trainer:
                 (self.output / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
             self._emit({"event": "end", **summary})
         return TrainResult(status, checkpoint, progress.best_metrics, progress.step, time.perf_counter() - started)
+
+    def _fraction_done(self, step: int, total_steps: int, elapsed_s: float) -> float:
+        """How far the run is, by steps, or by time when a time budget is set (whichever is further).
+
+        Under ``torchrun`` every process takes rank 0's clock, so all stop at the same step.
+        """
+        done = step / total_steps
+        if self.config.time_budget_min:
+            clock = torch.tensor([elapsed_s], dtype=torch.float64, device=self.device)
+            if self.context.enabled:
+                torch.distributed.broadcast(clock, src=0)
+            done = max(done, float(clock) / (self.config.time_budget_min * 60.0))
+        return done
 
     def _validations_left(self, epoch: int, done_this_epoch: bool) -> int:
         cfg = self.config
