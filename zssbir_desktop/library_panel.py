@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -75,6 +76,10 @@ class LibraryPanel(QWidget):
         self.folder_list.setObjectName("folderList")
         self.folder_list.setToolTip("Folders whose photos are searched")
         self.folder_list.currentItemChanged.connect(self._update_buttons)
+        self.folder_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.folder_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.folder_list.setSpacing(3)
+        self._folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Add a folder of photos (you can also drop a folder onto the window)")
         self.add_button.clicked.connect(self.add_requested)
@@ -123,7 +128,7 @@ class LibraryPanel(QWidget):
         current = self.current_folder()
         self.folder_list.clear()
         for path, count in folders:
-            item = QListWidgetItem(f"{Path(path).name or path}\n{count} photo{'s' if count != 1 else ''} · {path}")
+            item = QListWidgetItem(self._folder_icon, f"{Path(path).name or path}\n{count} photo{'s' if count != 1 else ''} · {path}")
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.folder_list.addItem(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         """Where ResNet50 weights are downloaded from (None: torchvision's address)."""
         self._download_dialog: QProgressDialog | None = None
         self._preview_key: Any = None
+        self._last_count_refresh = 0.0
 
         self.thumbnails = ThumbnailLoader(engine.thumbnail_image, parent=self)
         self.results_model = ResultsModel(self.thumbnails, prefs.thumbnail_size, self)
@@ -199,6 +201,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([10, 11])  # scaled to the width: room for three columns of results
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -509,10 +512,11 @@ class MainWindow(QMainWindow):
 
     def show_offline_choices(self, reason: str) -> None:
         """Say plainly that ResNet50 is not available and offer the ways forward."""
+        self.message_bar.setToolTip(reason)
         self.message_bar.show_message(
             "<b>The ResNet50 model is not available on this computer</b> and could not be downloaded "
             "(no internet connection?). Use the Lite0 model, which works offline, or choose a weights "
-            f"file or a trained checkpoint.<br><small>{reason}</small>",
+            f"file or a trained checkpoint.<br><small>{reason.split('. ')[0]}.</small>",
             "warning",
             [
                 ("Use Lite0 (offline)", self.use_offline_model),
@@ -561,6 +565,7 @@ class MainWindow(QMainWindow):
     def _update_empty_state(self) -> None:
         has_folders = self.library_panel.folder_list.count() > 0
         self.results_stack.setCurrentWidget(self.results_view if has_folders else self.empty_page)
+        self.preview.setVisible(has_folders)
 
     def _rebuild_folder_menu(self, folders: list[str]) -> None:
         self.folder_filter &= set(folders)
@@ -660,6 +665,10 @@ class MainWindow(QMainWindow):
         self.engine.cancel_indexing()
 
     def _indexing_progress(self, event: Any) -> None:
+        now = time.monotonic()
+        if event.phase == "embed" and now - self._last_count_refresh > 1.0:
+            self._last_count_refresh = now  # photo counts grow while indexing runs
+            self.refresh_library()
         self.library_panel.show_progress(
             int(getattr(event, "done", 0)),
             int(getattr(event, "total", 0)),

@@ -126,6 +126,13 @@ class SettingsDialog(QDialog):
                 self.device_combo.setItemText(index, f"{label} (not available)")
         self.device_combo.setCurrentIndex(max(self.device_combo.findData(prefs.device), 0))
         form.addRow("Device:", self.device_combo)
+        if devices is not None:
+            available = ", ".join(
+                f"{DEVICE_LABELS.get(name, name)} ({description})" for name, description in devices.items()
+            )
+            self.devices_label = QLabel(f"Available on this computer: {available}")
+            self.devices_label.setWordWrap(True)
+            form.addRow("", self.devices_label)
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("The network that turns sketches and photos into vectors")
