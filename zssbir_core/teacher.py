@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from zssbir_core import paths
@@ -119,7 +120,7 @@ def class_soft_labels(
             labels = load_file(str(path))["soft_labels"]
             if labels.shape == (len(dataset.classes), 1000):
                 return labels
-        except (OSError, KeyError, RuntimeError, ValueError):
+        except (OSError, KeyError, RuntimeError, ValueError, SafetensorError):
             pass  # a damaged cache file is rebuilt below
     labels = compute_class_soft_labels(
         dataset,

@@ -103,12 +103,12 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert "--resume" in err
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "zssbir_core", "train", "--output", str(output), "--resume", "--epochs", "1",
+        [sys.executable, "-m", "zssbir_core", "train", "--output", str(output), "--resume",
          "--device", "cpu", "--progress", "json"],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert resumed.returncode == 0, resumed.stderr
     events = [json.loads(line) for line in resumed.stdout.splitlines()]
     assert events[0]["event"] == "start" and events[0]["resumed_from_step"] == end["steps"]
-    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 6
+    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 12
     assert not (output / "resume").exists()

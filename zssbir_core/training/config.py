@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ class TrainConfig:
 
     With ``time_budget_min`` the run ends when that much training time has passed or after
     ``epochs`` x ``batches_per_epoch`` steps, whichever comes first, and the learning-rate schedule
-    follows whichever of the two is further along. Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
+    follows whichever of the two is further along. ``exclude_classes`` are left out of training
+    and validation altogether (a benchmark's test classes). Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
     classification and knowledge preservation losses; a weight of 0 removes that loss.
     """
 
@@ -58,6 +59,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
 
     val_classes: list[str] | int = 0
+    exclude_classes: list[str] = field(default_factory=list)
     val_sketches_per_class: int | None = 20
     val_every: int = 1
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from zssbir_core.errors import ZssbirError
@@ -118,7 +119,7 @@ def load_resume_state(
             scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         return Progress(**state["progress"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as error:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, SafetensorError) as error:
         raise ZssbirError(f"cannot resume from {folder}: the saved state is damaged or incompatible ({error})") from error
 
 

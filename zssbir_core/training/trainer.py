@@ -175,6 +175,12 @@ class Trainer:
         if not self.data_root.is_dir():
             raise DatasetError(f"{self.data_root} is a file, not a data folder")
         dataset = scan_folder_dataset(self.data_root)
+        if self.config.exclude_classes:
+            unknown = sorted(set(self.config.exclude_classes) - set(dataset.classes))
+            if unknown:
+                raise DatasetError(f"excluded class(es) not in the data: {', '.join(unknown)}")
+            excluded = set(self.config.exclude_classes)
+            dataset = dataset.subset([name for name in dataset.classes if name not in excluded])
         val_names = split_validation_classes(dataset.classes, self.config.val_classes, self.config.seed)
         train_names = [name for name in dataset.classes if name not in set(val_names)]
         train = dataset.subset(train_names)
