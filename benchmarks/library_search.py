@@ -10,11 +10,13 @@ the library uses (``HnswParams()``). Then:
   network part and the index+database part timed separately;
 - index memory (RSS growth when the saved index is loaded) and bytes on disk per photo.
 
-Vectors: for ``efficientnet_lite0`` (real ImageNet weights) the photos are noisy copies of real
-Sketchy photo embeddings (within-class spread: cosine about 0.8 to their source) and the queries
-are real sketch embeddings; for ``resnet50`` (``pretrained=False``: the ImageNet weights cannot
-be downloaded here, and timing does not depend on them) photos and queries are drawn from a
-mixture of random non-negative prototypes, as random-init features carry no meaning. Example::
+Vectors (``--data``): ``fitted`` draws photos from a Gaussian with the mean and principal
+directions of real photo embeddings (``--prototypes`` real Sketchy photos embedded by the
+model), plus a little isotropic noise; ``clusters`` makes noisy copies of each real embedding
+(cosine about 0.8 to it), hundreds of near-ties per cluster: a pessimistic case for any graph
+index. The queries are real sketch embeddings. ``resnet50`` is built with ``pretrained=False``
+(its ImageNet weights cannot be downloaded here; timing does not depend on them), so its real
+embeddings are those of a randomly initialised network. Example::
 
     python benchmarks/library_search.py --backbone efficientnet_lite0 --count 100000 \
         --output docs/benchmarks/library_search_lite0.json
@@ -52,30 +54,40 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def synthetic_vectors(embedder, count: int, queries: int, prototypes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def real_embeddings(embedder, photos: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of ``photos`` real Sketchy photos and ``queries`` real sketches."""
+    size = embedder.preprocessing.image_size
+
+    def embed(paths: list[Path]) -> np.ndarray:
+        return np.concatenate([
+            embedder.embed_images([open_image(p, target_size=size) for p in paths[i : i + 32]])
+            for i in range(0, len(paths), 32)
+        ])
+
+    photo_paths = sorted(DEFAULT_SOURCE.glob("*/*.jpg"))
+    sketch_paths = sorted(SKETCHES.glob("*/*.png"))
+    return (embed(photo_paths[:: max(1, len(photo_paths) // photos)][:photos]),
+            embed(sketch_paths[:: max(1, len(sketch_paths) // queries)][:queries]))
+
+
+def synthetic_vectors(
+    embedder, count: int, queries: int, prototypes: int, data: str, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` photo vectors and the query vectors (see the module docstring for ``data``)."""
     rng = np.random.default_rng(seed)
     dim = embedder.embedding_dim
-    if embedder.model_id.endswith("random-init"):
-        centres = normalise(np.abs(rng.normal(size=(prototypes, dim))))
-        query_vectors = None
-    else:
-        photos = sorted(DEFAULT_SOURCE.glob("*/*.jpg"))
-        photos = photos[:: max(1, len(photos) // prototypes)][:prototypes]
-        size = embedder.preprocessing.image_size
-        centres = np.concatenate([
-            embedder.embed_images([open_image(p, target_size=size) for p in photos[i : i + 32]])
-            for i in range(0, len(photos), 32)
-        ])
-        sketches = sorted(SKETCHES.glob("*/*.png"))
-        sketches = sketches[:: max(1, len(sketches) // queries)][:queries]
-        query_vectors = np.concatenate([
-            embedder.embed_images([open_image(p) for p in sketches[i : i + 32]]) for i in range(0, len(sketches), 32)
-        ])
-    spread = 0.75 / np.sqrt(dim)  # noise norm about 0.75: cosine to the prototype about 0.8
-    picks = rng.integers(0, len(centres), count + queries)
-    vectors = normalise(centres[picks] + rng.normal(0, spread, (count + queries, dim)))
-    if query_vectors is None:
-        query_vectors = vectors[count:]
+    centres, query_vectors = real_embeddings(embedder, prototypes, queries)
+    if data == "fitted":
+        # A Gaussian with the mean and the top principal directions of the real photo embeddings.
+        mean = centres.mean(axis=0)
+        _, singular, directions = np.linalg.svd(centres - mean, full_matrices=False)
+        scales = singular / np.sqrt(len(centres))
+        latent = rng.normal(size=(count, len(scales))) * scales
+        noise = rng.normal(0, 0.1 * float(scales[-2]), (count, dim))
+        vectors = normalise(mean + latent @ directions + noise)[:count]
+    else:  # "clusters": noisy copies of each prototype, cosine about 0.8 to it (near-ties: the hard case)
+        picks = rng.integers(0, len(centres), count)
+        vectors = normalise(centres[picks] + rng.normal(0, 0.75 / np.sqrt(dim), (count, dim)))
     return vectors[:count], query_vectors
 
 
@@ -99,16 +111,20 @@ def main() -> None:
     parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"), required=True)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="queries for recall")
-    parser.add_argument("--prototypes", type=int, default=250)
+    parser.add_argument("--prototypes", type=int, default=250, help="real photos (or random prototypes) used")
+    parser.add_argument("--data", choices=("fitted", "clusters"), default="fitted")
     parser.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--latency-queries", type=int, default=40)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--library", type=Path, help="library folder to (re)use; default: a temporary one")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     embedder = embedder_for(args.backbone, "cpu")
-    vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, seed=1)
-    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count,
+    vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, args.data, seed=1)
+    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count, "data": args.data,
               "dim": int(vectors.shape[1]), "torch_threads": torch.get_num_threads()}
     directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
     with PhotoLibrary.open(directory) as library:
@@ -139,7 +155,7 @@ def main() -> None:
 
         searcher = SketchSearcher(library, embedder)
         sketches = sorted(SKETCHES.glob("*/*.png"))[::300][:20]
-        for sketch in sketches[:5]:  # warm-up
+        for sketch in sketches[: min(5, args.latency_queries)]:  # warm-up
             searcher.search(sketch, 20)
         total, network, lookup = [], [], []
         for i in range(args.latency_queries):
@@ -153,12 +169,13 @@ def main() -> None:
             total.append(ended - started)
             network.append(embedded - started)
             lookup.append(ended - embedded)
-        report["latency_ms"] = {
+        report["latency_ms"] = {} if not total else {
             name: {"median": 1000 * float(np.median(values)), "p95": 1000 * float(np.percentile(values, 95))}
             for name, values in (("sketch_file_to_paths", total), ("decode_and_network", network),
                                  ("index_and_database", lookup))
         }
         print(json.dumps(report["latency_ms"]), flush=True)
+    report["rss_bytes_end"] = rss_bytes()
     if args.output:
         args.output.write_text(json.dumps(report, indent=1) + "\n")
 
