@@ -35,8 +35,10 @@ def test_bare_network_keeps_its_training_mode(dataset):
     assert net.training
     assert vectors.shape == (4, 16) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    metrics = evaluate_retrieval(net, dataset, preprocessing=preprocessing, device="cpu")
+    counted: list[int] = []
+    metrics = evaluate_retrieval(net, dataset, preprocessing=preprocessing, device="cpu", progress=counted.append)
     assert set(metrics) == {"map_all", "map_200", "p_100", "p_200", "p_10"}
+    assert sum(counted) == len(dataset.samples)
 
 
 def test_embedder_and_its_network_agree(dataset):

@@ -77,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from zssbir_core.data.benchmarks import detect_benchmark, read_benchmark
     from zssbir_core.data.folder import scan_folder_dataset
     from zssbir_core.data.splits import read_class_list
@@ -95,14 +97,17 @@ def run(args: argparse.Namespace) -> int:
 
     embedder = load_model(args.model, device=args.device, weights=args.weights, image_size=args.image_size)
     started = time.perf_counter()
-    metrics = evaluate_retrieval(
-        embedder,
-        dataset,
-        preprocessing=embedder.preprocessing,
-        device=embedder.device,
-        batch_size=args.batch_size,
-        num_workers=args.workers,
-    )
+    # A bar on a terminal only (tqdm's disable=None); --json output stays clean on stdout.
+    with tqdm(total=len(dataset.samples), unit="img", desc="embedding", disable=None, file=sys.stderr) as bar:
+        metrics = evaluate_retrieval(
+            embedder,
+            dataset,
+            preprocessing=embedder.preprocessing,
+            device=embedder.device,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            progress=bar.update,
+        )
     seconds = time.perf_counter() - started
     report = {
         "model": embedder.model_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -28,11 +28,13 @@ def embed_samples(
     device: torch.device | str,
     batch_size: int = 64,
     num_workers: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """(len(samples), D) float32 L2-normalised embeddings, in the order of ``samples``.
 
     Accepts an ``Embedder`` or a bare ``ZSSBIRNet`` (e.g. the model being trained: it is put in
-    eval mode for the pass and its previous mode restored after).
+    eval mode for the pass and its previous mode restored after). ``progress(n)`` is called
+    after each batch with the number of images it held.
     """
     device = torch.device(device)
     transform = eval_transform(preprocessing)
@@ -46,14 +48,14 @@ def embed_samples(
         pin_memory=device.type == "cuda",
     )
     if isinstance(embedder_or_net, Embedder):
-        return _collect(embedder_or_net.embed_tensors(images) for images, _, _ in loader)
+        return _collect(_reported(embedder_or_net.embed_tensors(images), progress) for images, _, _ in loader)
 
     net = embedder_or_net
     was_training = net.training
     net.eval()
     try:
         with torch.inference_mode():
-            return _collect(_encode(net, images, device) for images, _, _ in loader)
+            return _collect(_reported(_encode(net, images, device), progress) for images, _, _ in loader)
     finally:
         net.train(was_training)
 
@@ -66,14 +68,16 @@ def evaluate_retrieval(
     device: torch.device | str,
     batch_size: int = 64,
     num_workers: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
-    """Sketches of ``dataset`` query its photos; the metrics of ``retrieval_metrics``."""
+    """Sketches of ``dataset`` query its photos; the metrics of ``retrieval_metrics``.
+    ``progress(n)`` counts embedded images (sketches, then photos)."""
     sketches, photos = dataset.sketches(), dataset.photos()
     if not sketches:
         raise DatasetError(f"{dataset.root}: no sketches to evaluate with (queries are sketches)")
     if not photos:
         raise DatasetError(f"{dataset.root}: no photos to retrieve (the gallery is empty)")
-    options = dict(device=device, batch_size=batch_size, num_workers=num_workers)
+    options = dict(device=device, batch_size=batch_size, num_workers=num_workers, progress=progress)
     query = embed_samples(embedder_or_net, sketches, preprocessing, **options)
     gallery = embed_samples(embedder_or_net, photos, preprocessing, **options)
     return retrieval_metrics(
@@ -89,6 +93,12 @@ def _encode(net: ZSSBIRNet, images: torch.Tensor, device: torch.device) -> np.nd
     with autocast(device):
         vectors = net.encode(images.to(device, non_blocking=True))
     return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
+
+
+def _reported(vectors: np.ndarray, progress: Callable[[int], None] | None) -> np.ndarray:
+    if progress is not None:
+        progress(len(vectors))
+    return vectors
 
 
 def _collect(batches) -> np.ndarray:
