@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from torch.utils.data import DataLoader
+    from tqdm import tqdm
 
     from zssbir_core.errors import ZssbirError
     from zssbir_core.models.registry import load_model
@@ -59,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
     paths: list[str] = []
     chunks: list[np.ndarray] = []
     unreadable = 0
-    for batch, batch_paths, errors in loader:
-        for error in errors:
-            print(f"zssbir-cli embed: skipped {error}", file=sys.stderr)
-        unreadable += len(errors)
-        if batch_paths:
-            chunks.append(embedder.embed_tensors(batch))
-            paths.extend(batch_paths)
+    with tqdm(total=len(files), unit="img", desc="embedding", disable=None, file=sys.stderr) as bar:
+        for batch, batch_paths, errors in loader:
+            for error in errors:
+                bar.write(f"zssbir-cli embed: skipped {error}", file=sys.stderr)
+            unreadable += len(errors)
+            if batch_paths:
+                chunks.append(embedder.embed_tensors(batch))
+                paths.extend(batch_paths)
+            bar.update(len(batch_paths) + len(errors))
     if not paths:
         raise ZssbirError(f"none of the {len(files)} image files could be read")
     embeddings = np.concatenate(chunks).astype(np.float32, copy=False)
