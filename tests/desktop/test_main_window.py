@@ -17,7 +17,7 @@ from zssbir_desktop.main_window import MainWindow
 from zssbir_desktop.results_model import PathRole, PhotoIdRole
 from zssbir_desktop.settings import Preferences, load_preferences
 
-WAIT_MS = 60_000
+WAIT_MS = 120_000
 
 
 def make_window(qtbot, tmp_path: Path, embedder=None, prefs: Preferences | None = None) -> MainWindow:

@@ -17,7 +17,7 @@ from zssbir_desktop.engine import Engine
 from zssbir_desktop.main_window import MainWindow
 from zssbir_desktop.settings import Preferences, load_preferences
 
-WAIT_MS = 60_000
+WAIT_MS = 120_000
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -73,3 +73,20 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(qtbot, tmp_
         again.engine.set_embedder(small_embedder)  # the model arrives: the unfinished run resumes
     assert blocker.args == [False]
     assert again.engine.library.photo_count() == 100
+
+
+def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
+    from zssbir_desktop.library_panel import SkippedFilesDialog
+
+    window = make_window(qtbot, tmp_path, small_embedder)
+    folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=1)
+    (folder / "truncated.jpg").write_bytes((folder / next(iter(sorted(p.name for p in folder.iterdir())))).read_bytes()[:300])
+    (folder / "empty.png").write_bytes(b"")
+    with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS):
+        window.add_folder(folder)
+    assert window.library_panel.skipped_button.isVisible()
+    assert window.library_panel.skipped_button.text().startswith("2 skipped files")
+    dialog = SkippedFilesDialog(window.engine.skipped())
+    qtbot.addWidget(dialog)
+    rows = {Path(dialog.table.item(r, 0).text()).name: dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert set(rows) == {"truncated.jpg", "empty.png"} and all(rows.values())
