@@ -94,8 +94,11 @@ def install_fine_tuning(window: Any) -> FineTuneController:
             f"Re-indexing with the new model: {getattr(event, 'done', 0)} of {getattr(event, 'total', 0)}"))
 
     def add_page(dialog: Any) -> None:
+        from zssbir_core.device import available_devices
+
+        devices = {info.name.split(":")[0]: info.description for info in available_devices()}
         panel = FineTunePanel(controller, starting_models=starting_models(controller, window.prefs.model),
-                              use_model=switcher.use_model, parent=dialog)
+                              devices=devices, use_model=switcher.use_model, parent=dialog)
         switcher.switched.connect(panel.refresh_models)
         dialog.add_page(panel, "Fine-tuning")
 
