@@ -87,3 +87,23 @@ def test_real_photos_look_like_sketches(sketchy_root, klass: str) -> None:
     real = [_ink(Image.open(p)).mean() for p in sketches]
     assert all(0.02 < value < 0.15 for value in drawn), drawn
     assert 0.02 < float(np.median(real)) < 0.15
+
+
+def test_transform_keeps_a_few_drawings_per_photo_and_reuses_them() -> None:
+    seen: list[bytes] = []
+    transform = PseudoSketchTransform(lambda image: seen.append(image.tobytes()), seed=2,
+                                      work_size=96, variants_per_photo=3)
+    photo, other = _disc_photo(), _disc_photo(150)
+    for _ in range(12):
+        transform(photo)
+    assert transform.drawings_made == 3 and len(set(seen)) == 3
+    transform(other)
+    assert transform.drawings_made == 4, "another photo gets its own drawings"
+
+    fresh = PseudoSketchTransform(lambda image: None, variants_per_photo=0, work_size=96)
+    for _ in range(3):
+        fresh(photo)
+    assert fresh.drawings_made == 3
+
+    fixed = PseudoSketchTransform(lambda image: image.tobytes(), augment=False, work_size=96)
+    assert fixed(photo) == fixed(photo) and fixed.drawings_made == 1, "evaluation draws each photo once"

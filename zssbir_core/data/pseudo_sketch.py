@@ -32,6 +32,7 @@ photo and hands to the SKETCH transform.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import random
 from collections.abc import Callable
 from typing import Any
@@ -113,26 +114,57 @@ def photo_to_sketch(
 class PseudoSketchTransform:
     """A photo in, a sketch-domain training tensor out: ``sketch_transform(photo_to_sketch(photo))``.
 
-    Each call draws with a fresh random style, seeded from ``seed``, a call counter and, inside a
-    DataLoader worker, the worker's seed (which torch derives from the main process's generator
-    for each worker and epoch): runs with the same seeds see the same drawings, and workers and
-    epochs see different ones.
+    With ``augment``, each drawing has a random style, seeded from ``seed``, a call counter and,
+    inside a DataLoader worker, the worker's seed (which torch derives from the main process's
+    generator for each worker and epoch): runs with the same seeds see the same drawings.
+
+    Drawing costs more than the rest of a sample's loading, so up to ``variants_per_photo``
+    drawings (each in its own random style) are kept per photo, and later calls pick one of them
+    at random; ``sketch_transform``'s own augmentation (crop, flip, stroke width, ...) still runs
+    on every call. At most ``cache_limit`` photos are remembered (a drawing is kept as a 1-bit image:
+    8 KiB at 256 px, so 32 KiB per photo); ``variants_per_photo=0`` draws afresh every time.
     """
 
     def __init__(self, sketch_transform: Callable[[Image.Image], Any], *, seed: int = 0,
-                 augment: bool = True, work_size: int = 256) -> None:
+                 augment: bool = True, work_size: int = 256, variants_per_photo: int = 4,
+                 cache_limit: int = 4096) -> None:
         self.sketch_transform = sketch_transform
         self.seed = seed
         self.augment = augment
         self.work_size = work_size
+        self.variants_per_photo = variants_per_photo
+        self.cache_limit = cache_limit
+        self.drawings_made = 0
         self._calls = 0
+        self._cache: dict[bytes, list[Image.Image]] = {}
 
     def __call__(self, photo: Image.Image) -> Any:
         rng = None
         if self.augment:
             self._calls += 1
             rng = random.Random(hash((self.seed, _worker_seed(), self._calls)))
-        return self.sketch_transform(photo_to_sketch(photo, rng=rng, work_size=self.work_size))
+        return self.sketch_transform(self._drawing(photo, rng))
+
+    def _drawing(self, photo: Image.Image, rng: random.Random | None) -> Image.Image:
+        limit = self.variants_per_photo if rng is not None else 1
+        if limit <= 0:
+            return self._draw(photo, rng)
+        key = hashlib.blake2b(photo.tobytes(), digest_size=16, person=photo.mode.encode()[:16]).digest() \
+            + repr(photo.size).encode()
+        drawings = self._cache.get(key)
+        if drawings is None:
+            if len(self._cache) >= self.cache_limit:
+                return self._draw(photo, rng)
+            drawings = self._cache[key] = []
+        if len(drawings) < limit:
+            drawings.append(self._draw(photo, rng).convert("1", dither=Image.Dither.NONE))
+            return drawings[-1].convert("RGB")
+        choice = rng.randrange(len(drawings)) if rng is not None else 0
+        return drawings[choice].convert("RGB")
+
+    def _draw(self, photo: Image.Image, rng: random.Random | None) -> Image.Image:
+        self.drawings_made += 1
+        return photo_to_sketch(photo, rng=rng, work_size=self.work_size)
 
 
 def with_pseudo_sketches(dataset: Any) -> Any:
