@@ -112,3 +112,22 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert events[0]["event"] == "start" and events[0]["resumed_from_step"] == end["steps"]
     assert events[-1]["status"] == "completed" and events[-1]["steps"] == 12
     assert not (output / "resume").exists()
+
+
+def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
+    """DistributedDataParallel over gloo: two processes, each with its share of the batches."""
+    data = make_dataset(tmp_path / "data", classes=3)
+    output = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "zssbir_core",
+         "train", "--data", str(data), "--output", str(output), "--config",
+         str(_tiny_config(tmp_path, val_classes=0)), "--epochs", "1", "--device", "cpu", "--progress", "json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    starts = [e for e in events if e["event"] == "start"]
+    assert len(starts) == 1 and starts[0]["world_size"] == 2  # only rank 0 reports
+    assert events[-1]["status"] == "completed" and events[-1]["steps"] == 2
+    assert load_model(output / "model").embedding_dim == 32
