@@ -38,8 +38,12 @@ def heldout_classes() -> list[str]:
     return [line.strip() for line in HELDOUT.read_text().splitlines() if line.strip()]
 
 
-def evaluate(model: str, data: Path) -> dict[str, float]:
-    """mAP@all and P@k of ``model`` on the held-out classes, with the eval wall time."""
+def evaluate(model: str, data: Path, sketches_per_class: int | None = None) -> dict[str, float]:
+    """mAP@all and P@k of ``model`` on the held-out classes (all photos; all sketches, or
+    ``sketches_per_class`` of each class picked with seed 0), with the eval wall time."""
+    import dataclasses
+    import random
+
     import torch
 
     from zssbir_core.data.folder import scan_folder_dataset
@@ -47,6 +51,14 @@ def evaluate(model: str, data: Path) -> dict[str, float]:
     from zssbir_core.models import load_model
 
     dataset = scan_folder_dataset(data, check_images=False).subset(heldout_classes())
+    if sketches_per_class is not None:
+        rng = random.Random(0)
+        by_class: dict[int, list] = {}
+        for sample in dataset.sketches():
+            by_class.setdefault(sample.label, []).append(sample)
+        kept = [s for label in sorted(by_class) for s in sorted(
+            rng.sample(by_class[label], min(sketches_per_class, len(by_class[label]))), key=lambda s: str(s.path))]
+        dataset = dataclasses.replace(dataset, samples=dataset.photos() + kept)
     embedder = load_model(model, device="cpu")
     start = time.perf_counter()
     metrics = evaluate_retrieval(embedder, dataset, preprocessing=embedder.preprocessing, device=torch.device("cpu"))
@@ -74,8 +86,9 @@ def train(row: str, data: Path, work: Path, recipe: str, changes: dict) -> dict:
 
 def write_table(results: dict, path: Path) -> None:
     lines = [
-        "| row | training | steps | train wall (min) | val mAP@all (10 seen classes) | held-out mAP@all | held-out P@10 |",
-        "|---|---|---|---|---|---|---|",
+        "| row | training | steps | train wall (min) | val mAP@all (10 seen classes) | held-out queries | "
+        "held-out mAP@all | held-out P@10 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in ROWS:
         if row not in results:
@@ -84,7 +97,7 @@ def write_table(results: dict, path: Path) -> None:
         heldout = r["heldout"]
         if row == "baseline":
             lines.append(f"| lite0-imagenet | none (raw ImageNet features, 224 px) | 0 | 0 | - | "
-                         f"{heldout['map_all']:.4f} | {heldout['p_10']:.4f} |")
+                         f"{heldout['queries']} | {heldout['map_all']:.4f} | {heldout['p_10']:.4f} |")
             continue
         summary = r["train"]["summary"]
         val = summary["best_metrics"].get("map_all")
@@ -93,7 +106,8 @@ def write_table(results: dict, path: Path) -> None:
         changes = ", ".join(f"{k}={v}" for k, v in r["train"]["config"].items() if k != "exclude_classes")
         lines.append(
             f"| {label} | {changes or 'recipe as shipped'} | {summary['steps']} | "
-            f"{r['train']['wall_s'] / 60:.1f} | {val:.4f} | {heldout['map_all']:.4f} | {heldout['p_10']:.4f} |"
+            f"{r['train']['wall_s'] / 60:.1f} | {val:.4f} | {heldout['queries']} | {heldout['map_all']:.4f} | "
+            f"{heldout['p_10']:.4f} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -106,7 +120,9 @@ def main() -> int:
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--recipe", default="cpu-lite0")
     parser.add_argument("--short-steps", type=int, help="steps of the short-schedule rows (fixed, the same for all)")
-    parser.add_argument("--short-minutes", type=float, default=7.0,
+    parser.add_argument("--short-eval-sketches", type=int, default=20,
+                        help="held-out sketches per class used as queries in the short-schedule rows")
+    parser.add_argument("--short-minutes", type=float, default=4.0,
                         help="without --short-steps: as many steps as the full row ran in this many minutes")
     args = parser.parse_args()
     if not (args.data / "photo").is_dir():
@@ -128,9 +144,11 @@ def main() -> int:
             results[row] = {"heldout": evaluate("lite0-imagenet", args.data)}
         else:
             changes = {} if row == "full" else {
-                "epochs": 1, "batches_per_epoch": args.short_steps, "time_budget_min": None, **ABLATION[row]}
+                "epochs": 1, "batches_per_epoch": args.short_steps, "time_budget_min": None,
+                "val_sketches_per_class": 5, **ABLATION[row]}
             run = train(row, args.data, args.work, args.recipe, changes)
-            results[row] = {"train": run, "heldout": evaluate(run["model"], args.data)}
+            per_class = None if row == "full" else args.short_eval_sketches
+            results[row] = {"train": run, "heldout": evaluate(run["model"], args.data, per_class)}
         results[row].update(started_utc=started, load_at_start=round(load, 2),
                             load_at_end=round(os.getloadavg()[0], 2))
         args.results.write_text(json.dumps(results, indent=2) + "\n")
