@@ -10,6 +10,10 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 _STARTED = time.perf_counter()
 
@@ -78,4 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(0, report_and_quit)
     else:
         QTimer.singleShot(0, window.start)
+    close_on_signals(window)
     return app.exec()
+
+
+def close_on_signals(window: QWidget) -> None:
+    """Ctrl+C in a terminal and SIGTERM (logout, ``kill``) close the window the normal way, so a
+    running indexing stops safely. A short timer lets Python see the signal while Qt waits."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: QTimer.singleShot(0, window.close))
+    heartbeat = QTimer(window)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(250)

@@ -434,6 +434,7 @@ class MainWindow(QMainWindow):
         )
 
     def _model_ready(self, embedder: Any) -> None:
+        log.info("model %s ready on %s", embedder.model_id, embedder.device)
         self.model_busy.hide()
         self.model_label.setText(f"Model: {embedder.name} on {embedder.device}")
         if self.message_bar.kind in ("busy", "warning"):
@@ -679,6 +680,7 @@ class MainWindow(QMainWindow):
         )
 
     def _indexing_finished(self, cancelled: bool) -> None:
+        log.info("indexing %s", "cancelled" if cancelled else "finished")
         if not cancelled:
             self.settings.setValue("library/unfinished", False)
         count = sum(n for _p, n in self.engine.folders())
