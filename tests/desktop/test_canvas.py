@@ -93,3 +93,39 @@ def test_square_page_and_picture_query(qtbot) -> None:
     assert rendered.pixelColor(128, 5).lightness() == 255  # white above it
     canvas.undo_stack.undo()
     assert canvas.is_blank()
+
+
+SCALE_PROBE = """
+import hashlib, sys
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from zssbir_desktop.canvas import SketchCanvas
+canvas = SketchCanvas()
+canvas.resize(300, 300)
+canvas.show()
+canvas.add_stroke([QPointF(0.1, 0.2), QPointF(0.5, 0.7), QPointF(0.9, 0.4)], width=5)
+canvas.grab()
+page = canvas._page_pixmap()
+image = canvas.sketch_image()
+print(page.devicePixelRatio(), page.width(), image.width(), hashlib.sha256(bytes(image.constBits())).hexdigest())
+"""
+
+
+def test_high_dpi_draws_at_device_pixels_and_the_model_image_is_unchanged(tmp_path) -> None:
+    """At a screen scale of 2 the page is painted with twice the pixels (crisp lines), while the
+    image sent to the model is identical to the one made at scale 1."""
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for scale in ("1", "2"):
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR=scale)
+        out = subprocess.run([sys.executable, "-c", SCALE_PROBE], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        ratio, page_pixels, model_side, digest = out.stdout.split()
+        results.append((float(ratio), int(page_pixels), int(model_side), digest))
+    (r1, p1, m1, d1), (r2, p2, m2, d2) = results
+    assert (r1, r2) == (1.0, 2.0) and p2 == 2 * p1
+    assert m1 == m2 == MODEL_SIDE and d1 == d2
