@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 def one_run(command: list[str], env: dict[str, str]) -> float:
     """Seconds from spawning the app to its "window-shown" line."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
+    )
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("window-shown"):
@@ -56,9 +58,15 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="zssbir: time to a visible window")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--platform", choices=("xvfb", "offscreen"), default="xvfb" if shutil.which("xvfb-run") else "offscreen")
+    parser.add_argument(
+        "--platform",
+        choices=("xvfb", "offscreen"),
+        default="xvfb" if shutil.which("xvfb-run") else "offscreen",
+    )
     parser.add_argument("--write", type=Path, help="append the result as a Markdown section to this file")
-    parser.add_argument("--note", default="", help="extra words about the machine (e.g. shared with other jobs)")
+    parser.add_argument(
+        "--note", default="", help="extra words about the machine (e.g. shared with other jobs)"
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="zssbir-startup-"))

@@ -67,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_theme(app, prefs.theme)
     engine = Engine()
     window = MainWindow(
-        engine, prefs, library_directory(prefs, args.library), apply_theme=lambda theme: apply_theme(app, theme)
+        engine,
+        prefs,
+        library_directory(prefs, args.library),
+        apply_theme=lambda theme: apply_theme(app, theme),
     )
     reporter.error.connect(lambda _title, message: window.show_error(message))
     from zssbir_desktop.finetune import install_fine_tuning
@@ -75,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_fine_tuning(window)  # Settings -> Fine-tuning page and "stop training?" on close
     window.show()
     if args.startup_probe:
+
         def report_and_quit() -> None:
             print(f"window-shown {time.perf_counter() - _STARTED:.3f}", flush=True)
             app.quit()

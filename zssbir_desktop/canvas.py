@@ -8,6 +8,7 @@ on the size asked for, never on the screen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -60,7 +61,7 @@ def stroke_path(points: list[QPointF], side: float) -> QPainterPath:
     if len(scaled) == 1:
         path.lineTo(scaled[0] + QPointF(0.01, 0.0))
         return path
-    for previous, current in zip(scaled, scaled[1:]):
+    for previous, current in pairwise(scaled):
         middle = (previous + current) / 2.0
         path.quadTo(previous, middle)
     path.lineTo(scaled[-1])

@@ -114,7 +114,9 @@ class Engine(QObject):
 
     # -- model ---------------------------------------------------------------------------------
 
-    def load_model(self, spec: str, device: str = "auto", weights: str | None = None, image_size: int | None = None) -> None:
+    def load_model(
+        self, spec: str, device: str = "auto", weights: str | None = None, image_size: int | None = None
+    ) -> None:
         """Load a model in the background; ``model_ready`` or ``model_failed`` follows."""
         self.model_loading.emit(str(spec))
 
@@ -127,7 +129,9 @@ class Engine(QObject):
                 raise WeightsUnavailableError("the ResNet50 ImageNet weights have not been downloaded yet")
             return load_model(spec, device=device, weights=weights or None, image_size=image_size)
 
-        self.model_runner.start(work, name=f"load model {spec}", on_success=self._set_embedder, on_failure=self.model_failed.emit)
+        self.model_runner.start(
+            work, name=f"load model {spec}", on_success=self._set_embedder, on_failure=self.model_failed.emit
+        )
 
     def set_embedder(self, embedder: Any) -> None:
         """Use an already loaded model (tests and scripts hold one)."""
@@ -153,7 +157,9 @@ class Engine(QObject):
         def work(report: Report, cancel: threading.Event) -> Any:
             from zssbir_core.models import ensure_resnet50_weights
 
-            return ensure_resnet50_weights(progress=lambda done, total: report((done, total)), cancel=cancel, url=url)
+            return ensure_resnet50_weights(
+                progress=lambda done, total: report((done, total)), cancel=cancel, url=url
+            )
 
         task = self.model_runner.start(work, name="download ResNet50 weights")
         task.signals.progress.connect(lambda pair: self.download_progress.emit(*pair))
@@ -234,4 +240,3 @@ class Engine(QObject):
         self.searches.runner.wait(timeout_ms)
         self.model_runner.wait(timeout_ms)
         self.close_library()
-

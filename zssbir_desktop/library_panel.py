@@ -128,7 +128,10 @@ class LibraryPanel(QWidget):
         current = self.current_folder()
         self.folder_list.clear()
         for path, count in folders:
-            item = QListWidgetItem(self._folder_icon, f"{Path(path).name or path}\n{count} photo{'s' if count != 1 else ''} · {path}")
+            item = QListWidgetItem(
+                self._folder_icon,
+                f"{Path(path).name or path}\n{count} photo{'s' if count != 1 else ''} · {path}",
+            )
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(str(path))
             self.folder_list.addItem(item)
@@ -168,7 +171,13 @@ class LibraryPanel(QWidget):
         self._update_buttons()
 
     def show_progress(
-        self, done: int, total: int, rate: float | None, eta: float | None, current: str | None, phase: str = ""
+        self,
+        done: int,
+        total: int,
+        rate: float | None,
+        eta: float | None,
+        current: str | None,
+        phase: str = "",
     ) -> None:
         """Update the bar and the line below it (rate in photos per second, eta in seconds)."""
         if total > 0:

@@ -145,7 +145,9 @@ class MainWindow(QMainWindow):
         self.results_view.setModel(self.results_model)
         self.results_view.activated.connect(self._open_index)
         self.results_view.hovered.connect(self._preview_index)
-        self.results_view.selectionModel().currentChanged.connect(lambda current, _old: self._preview_index(current))
+        self.results_view.selectionModel().currentChanged.connect(
+            lambda current, _old: self._preview_index(current)
+        )
 
         self.result_count_label = QLabel("Draw something to search")
         self.result_count_label.setObjectName("resultCount")
@@ -281,12 +283,40 @@ class MainWindow(QMainWindow):
 
     def _create_actions(self) -> None:
         Key = QKeySequence.StandardKey
-        self.open_action = self._action("&Open Image…", self.open_image, [Key.Open], "Search with an image file", tool_icon("open", "document-open"))
-        self.paste_action = self._action("&Paste Image", self.paste_image, [Key.Paste], "Search with the image on the clipboard")
-        self.save_action = self._action("&Save Sketch…", self.save_sketch, [Key.Save], "Save the sketch as a PNG file", tool_icon("save", "document-save"))
-        self.add_folder_action = self._action("&Add Folder…", self.choose_folder, ["Ctrl+Shift+O"], "Add a folder of photos", tool_icon("folder-add", "folder-new"))
-        self.rescan_action = self._action("&Re-scan Library", self.rescan, ["F5"], "Look for new, changed and deleted photos")
-        self.settings_action = self._action("Se&ttings…", self.open_settings, [Key.Preferences, "Ctrl+,"], "Settings", tool_icon("settings", "preferences-system"))
+        self.open_action = self._action(
+            "&Open Image…",
+            self.open_image,
+            [Key.Open],
+            "Search with an image file",
+            tool_icon("open", "document-open"),
+        )
+        self.paste_action = self._action(
+            "&Paste Image", self.paste_image, [Key.Paste], "Search with the image on the clipboard"
+        )
+        self.save_action = self._action(
+            "&Save Sketch…",
+            self.save_sketch,
+            [Key.Save],
+            "Save the sketch as a PNG file",
+            tool_icon("save", "document-save"),
+        )
+        self.add_folder_action = self._action(
+            "&Add Folder…",
+            self.choose_folder,
+            ["Ctrl+Shift+O"],
+            "Add a folder of photos",
+            tool_icon("folder-add", "folder-new"),
+        )
+        self.rescan_action = self._action(
+            "&Re-scan Library", self.rescan, ["F5"], "Look for new, changed and deleted photos"
+        )
+        self.settings_action = self._action(
+            "Se&ttings…",
+            self.open_settings,
+            [Key.Preferences, "Ctrl+,"],
+            "Settings",
+            tool_icon("settings", "preferences-system"),
+        )
         self.quit_action = self._action("&Quit", self.close, [Key.Quit, "Ctrl+Q"], "Quit zssbir")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
@@ -295,37 +325,99 @@ class MainWindow(QMainWindow):
         self.undo_action.setIcon(tool_icon("undo", "edit-undo"))
         self.undo_action.setToolTip("Undo the last stroke (Ctrl+Z)")
         self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
-        redo_keys = list(dict.fromkeys(s.toString() for s in [*QKeySequence.keyBindings(Key.Redo), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]))
+        redo_keys = list(
+            dict.fromkeys(
+                s.toString()
+                for s in [
+                    *QKeySequence.keyBindings(Key.Redo),
+                    QKeySequence("Ctrl+Shift+Z"),
+                    QKeySequence("Ctrl+Y"),
+                ]
+            )
+        )
         self.redo_action.setShortcuts([QKeySequence(s) for s in redo_keys])
         self.redo_action.setIcon(tool_icon("redo", "edit-redo"))
         self.redo_action.setToolTip("Redo (Ctrl+Shift+Z or Ctrl+Y)")
         self.addActions([self.undo_action, self.redo_action])
-        self.clear_action = self._action("&Clear Canvas", self.canvas.clear, ["Ctrl+Backspace", "Ctrl+Delete"], "Clear the canvas", tool_icon("clear", "edit-clear"))
+        self.clear_action = self._action(
+            "&Clear Canvas",
+            self.canvas.clear,
+            ["Ctrl+Backspace", "Ctrl+Delete"],
+            "Clear the canvas",
+            tool_icon("clear", "edit-clear"),
+        )
 
-        self.pen_action = self._action("&Pen", lambda: self.set_eraser(False), ["P"], "Pen: draw black strokes", tool_icon("pen", "draw-freehand"))
-        self.eraser_action = self._action("&Eraser", lambda: self.set_eraser(True), ["E"], "Eraser: rub out strokes", tool_icon("eraser", "draw-eraser"))
+        self.pen_action = self._action(
+            "&Pen",
+            lambda: self.set_eraser(False),
+            ["P"],
+            "Pen: draw black strokes",
+            tool_icon("pen", "draw-freehand"),
+        )
+        self.eraser_action = self._action(
+            "&Eraser",
+            lambda: self.set_eraser(True),
+            ["E"],
+            "Eraser: rub out strokes",
+            tool_icon("eraser", "draw-eraser"),
+        )
         self.tool_group = QActionGroup(self)
         for action in (self.pen_action, self.eraser_action):
             action.setCheckable(True)
             self.tool_group.addAction(action)
         self.pen_action.setChecked(True)
-        self.thicker_action = self._action("&Thicker Stroke", lambda: self.width_spin.stepUp(), ["]"], "Thicker stroke")
-        self.thinner_action = self._action("T&hinner Stroke", lambda: self.width_spin.stepDown(), ["["], "Thinner stroke")
+        self.thicker_action = self._action(
+            "&Thicker Stroke", lambda: self.width_spin.stepUp(), ["]"], "Thicker stroke"
+        )
+        self.thinner_action = self._action(
+            "T&hinner Stroke", lambda: self.width_spin.stepDown(), ["["], "Thinner stroke"
+        )
 
-        self.open_result_action = self._action("&Open Photo", self.open_selected, [], "Open with the system's viewer (Enter)")
-        self.reveal_action = self._action("Show in &File Manager", self.reveal_selected, ["Ctrl+Shift+R"], "Show the photo in the file manager")
-        self.copy_path_action = self._action("&Copy Path", self.copy_selected_path, ["Ctrl+Shift+C"], "Copy the photo's path")
-        self.similar_action = self._action("Find &Similar", self.find_similar, ["Ctrl+Shift+F"], "Search with this photo as the query", tool_icon("find-similar", "edit-find"))
-        self.more_action = self._action("Show &More", self.show_more, ["Ctrl+M"], "Show the next page of results")
+        self.open_result_action = self._action(
+            "&Open Photo", self.open_selected, [], "Open with the system's viewer (Enter)"
+        )
+        self.reveal_action = self._action(
+            "Show in &File Manager",
+            self.reveal_selected,
+            ["Ctrl+Shift+R"],
+            "Show the photo in the file manager",
+        )
+        self.copy_path_action = self._action(
+            "&Copy Path", self.copy_selected_path, ["Ctrl+Shift+C"], "Copy the photo's path"
+        )
+        self.similar_action = self._action(
+            "Find &Similar",
+            self.find_similar,
+            ["Ctrl+Shift+F"],
+            "Search with this photo as the query",
+            tool_icon("find-similar", "edit-find"),
+        )
+        self.more_action = self._action(
+            "Show &More", self.show_more, ["Ctrl+M"], "Show the next page of results"
+        )
         self.more_button.clicked.connect(self.show_more)
-        for action in (self.open_result_action, self.reveal_action, self.copy_path_action, self.similar_action):
+        for action in (
+            self.open_result_action,
+            self.reveal_action,
+            self.copy_path_action,
+            self.similar_action,
+        ):
             self.results_view.addAction(action)
 
-        self.focus_canvas_action = self._action("Focus &Canvas", self.canvas.setFocus, ["Ctrl+1"], "Move the keyboard focus to the canvas")
-        self.focus_results_action = self._action("Focus &Results", self.focus_results, ["Ctrl+2", "F6"], "Move the keyboard focus to the results")
+        self.focus_canvas_action = self._action(
+            "Focus &Canvas", self.canvas.setFocus, ["Ctrl+1"], "Move the keyboard focus to the canvas"
+        )
+        self.focus_results_action = self._action(
+            "Focus &Results", self.focus_results, ["Ctrl+2", "F6"], "Move the keyboard focus to the results"
+        )
         self.library_toggle = self.library_dock.toggleViewAction()
         self.library_toggle.setShortcut(QKeySequence("Ctrl+Shift+L"))
-        self.open_log_action = self._action("Open &Log Folder", lambda: open_with_system(log_file().parent), [], "Open the folder with zssbir's log file")
+        self.open_log_action = self._action(
+            "Open &Log Folder",
+            lambda: open_with_system(log_file().parent),
+            [],
+            "Open the folder with zssbir's log file",
+        )
         self.about_action = self._action("&About zssbir", self.show_about, [], "About zssbir")
 
     def _build_menus_and_toolbar(self) -> None:
@@ -342,7 +434,13 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.pen_action, self.eraser_action, self.thicker_action, self.thinner_action])
         results_menu = bar.addMenu("&Results")
         results_menu.addActions(
-            [self.open_result_action, self.reveal_action, self.copy_path_action, self.similar_action, self.more_action]
+            [
+                self.open_result_action,
+                self.reveal_action,
+                self.copy_path_action,
+                self.similar_action,
+                self.more_action,
+            ]
         )
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.focus_canvas_action, self.focus_results_action, self.library_toggle])
@@ -430,7 +528,9 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Loading model {name}…")
         self.model_busy.show()
         self.message_bar.show_message(
-            f"Loading the model ({name}). You can start drawing; results appear when it is ready.", "busy", closable=False
+            f"Loading the model ({name}). You can start drawing; results appear when it is ready.",
+            "busy",
+            closable=False,
         )
 
     def _model_ready(self, embedder: Any) -> None:
@@ -456,16 +556,26 @@ class MainWindow(QMainWindow):
         if isinstance(error, WeightsUnavailableError) and wants_resnet:
             self.show_offline_choices(str(error))
             return
-        detail = str(error) if isinstance(error, ZssbirError) else f"{type(error).__name__}: {error} (details in {log_file()})"
+        detail = (
+            str(error)
+            if isinstance(error, ZssbirError)
+            else f"{type(error).__name__}: {error} (details in {log_file()})"
+        )
         self.message_bar.show_message(
             f"The model could not be loaded: {detail}",
             "error",
-            [("Use Lite0", self.use_offline_model), ("Choose a checkpoint…", self.choose_checkpoint), ("Settings…", self.open_settings)],
+            [
+                ("Use Lite0", self.use_offline_model),
+                ("Choose a checkpoint…", self.choose_checkpoint),
+                ("Settings…", self.open_settings),
+            ],
         )
 
     def download_weights(self, url: str | None = None) -> None:
         """Download the ResNet50 weights with a cancellable progress dialog, then load the model."""
-        dialog = QProgressDialog("Downloading the ResNet50 ImageNet weights (about 100 MB)…", "Cancel", 0, 0, self)
+        dialog = QProgressDialog(
+            "Downloading the ResNet50 ImageNet weights (about 100 MB)…", "Cancel", 0, 0, self
+        )
         dialog.setWindowTitle("Downloading model")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
@@ -533,7 +643,9 @@ class MainWindow(QMainWindow):
 
     def choose_weights_file(self) -> None:
         """Ask for a ResNet50 weights file and use it from now on."""
-        path, _ = QFileDialog.getOpenFileName(self, "ResNet50 weights file", "", "PyTorch weights (*.pth *.pt)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "ResNet50 weights file", "", "PyTorch weights (*.pth *.pt)"
+        )
         if path:
             self._change_model("resnet50-imagenet", weights=path)
 
@@ -594,14 +706,20 @@ class MainWindow(QMainWindow):
         for action in self.folder_menu.actions():
             if action.isCheckable():
                 action.blockSignals(True)
-                action.setChecked(action.text() in self.folder_filter or (action.text() == "All folders" and not folders))
+                action.setChecked(
+                    action.text() in self.folder_filter or (action.text() == "All folders" and not folders)
+                )
                 action.blockSignals(False)
         self._update_folder_button()
         self.search_now()
 
     def _update_folder_button(self) -> None:
         count = len(self.folder_filter)
-        self.folder_button.setText("All folders" if not count else (Path(next(iter(self.folder_filter))).name if count == 1 else f"{count} folders"))
+        self.folder_button.setText(
+            "All folders"
+            if not count
+            else (Path(next(iter(self.folder_filter))).name if count == 1 else f"{count} folders")
+        )
 
     def choose_folder(self) -> None:
         """Ask for a folder of photos and add it."""
@@ -625,7 +743,9 @@ class MainWindow(QMainWindow):
     def remove_folder(self, folder: str) -> None:
         """Stop searching ``folder``."""
         if self.engine.indexing():
-            self.show_error("Please wait for indexing to finish (or cancel it) before removing a folder.", "warning")
+            self.show_error(
+                "Please wait for indexing to finish (or cancel it) before removing a folder.", "warning"
+            )
             return
         try:
             self.engine.remove_folder(Path(folder))
@@ -656,7 +776,11 @@ class MainWindow(QMainWindow):
         if not self.engine.folders():
             return
         other_model = self.engine.library.model_id not in (None, self.engine.embedder.model_id)
-        if other_model or unfinished or (startup and self.prefs.rescan_on_start and not getattr(self, "_scanned_once", False)):
+        if (
+            other_model
+            or unfinished
+            or (startup and self.prefs.rescan_on_start and not getattr(self, "_scanned_once", False))
+        ):
             self._scanned_once = True
             self.engine.start_indexing()
 
@@ -684,7 +808,11 @@ class MainWindow(QMainWindow):
         if not cancelled:
             self.settings.setValue("library/unfinished", False)
         count = sum(n for _p, n in self.engine.folders())
-        message = "Indexing cancelled; the photos done so far are searchable." if cancelled else f"Indexing finished: {count} photos."
+        message = (
+            "Indexing cancelled; the photos done so far are searchable."
+            if cancelled
+            else f"Indexing finished: {count} photos."
+        )
         self.library_panel.set_indexing(False, message)
         self.statusBar().showMessage(message, 8000)
         self.search_now()
@@ -814,7 +942,9 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
         if not self.canvas.sketch_image().save(str(path), "PNG"):
-            self.show_error(f"The sketch could not be saved to {path} (is the disk full or the folder read-only?)")
+            self.show_error(
+                f"The sketch could not be saved to {path} (is the disk full or the folder read-only?)"
+            )
             return False
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
@@ -826,7 +956,9 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         mime = event.mimeData()
-        paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+        paths = (
+            [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+        )
         folders = [p for p in paths if p.is_dir()]
         files = [p for p in paths if p.is_file()]
         for folder in folders:
@@ -905,12 +1037,18 @@ class MainWindow(QMainWindow):
         path = Path(index.data(PathRole))
         try:
             meta = read_photo_metadata(path)
-            date_text = f"{meta.date:%Y-%m-%d %H:%M}" + ("" if meta.taken else " (file date)") + f" · {meta.width}×{meta.height}"
+            date_text = (
+                f"{meta.date:%Y-%m-%d %H:%M}"
+                + ("" if meta.taken else " (file date)")
+                + f" · {meta.width}×{meta.height}"
+            )
         except ZssbirError as error:
             date_text = f"cannot read: {getattr(error, 'reason', error)}"
         key = (int(index.data(PhotoIdRole)), "preview")
         self._preview_key = key
-        self.preview.show_result(path, float(index.data(ScoreRole)), date_text, self.thumbnails.pixmap(key, path, PREVIEW_SIZE))
+        self.preview.show_result(
+            path, float(index.data(ScoreRole)), date_text, self.thumbnails.pixmap(key, path, PREVIEW_SIZE)
+        )
         self.thumbnails.ready.connect(self._preview_ready, Qt.ConnectionType.UniqueConnection)
 
     def _preview_ready(self, key: Any) -> None:
@@ -933,7 +1071,9 @@ class MainWindow(QMainWindow):
             devices = {}
             for info in available_devices():
                 devices.setdefault(info.name.split(":")[0], info.description)
-            models += [(str(m.checkpoint_dir), f"{m.name} (trained {m.created[:10]})") for m in ModelStore().list()]
+            models += [
+                (str(m.checkpoint_dir), f"{m.name} (trained {m.created[:10]})") for m in ModelStore().list()
+            ]
         except ZssbirError as error:
             log.warning("settings: %s", error)
         dialog = SettingsDialog(self.prefs, devices=devices, models=models, parent=self)

@@ -41,7 +41,9 @@ class PreviewPanel(QWidget):
 
     def show_result(self, path: Path, score: float, date_text: str, pixmap: QPixmap | None) -> None:
         """Show a result; ``pixmap`` may be None while the larger picture loads."""
-        self.details.setText(f"<b>{Path(path).name}</b><br>{Path(path).parent}<br>{date_text}<br>score {score:.3f}")
+        self.details.setText(
+            f"<b>{Path(path).name}</b><br>{Path(path).parent}<br>{date_text}<br>score {score:.3f}"
+        )
         self.details.setToolTip(str(path))
         self.set_pixmap(pixmap)
 
@@ -58,7 +60,9 @@ class PreviewPanel(QWidget):
         if self._pixmap is not None:
             self.picture.setPixmap(
                 self._pixmap.scaled(
-                    self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                    self.picture.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
                 )
             )
 

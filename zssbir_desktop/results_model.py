@@ -99,7 +99,9 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return Path(result.path).name
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnails.pixmap(self._key(result), Path(result.path), self.thumbnail_size, int(result.id))
+            return self.thumbnails.pixmap(
+                self._key(result), Path(result.path), self.thumbnail_size, int(result.id)
+            )
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{result.path}\nscore {result.score:.3f}"
         if role == PathRole:

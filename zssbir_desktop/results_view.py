@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from zssbir_desktop.results_model import BrokenRole, ScoreRole
 
@@ -57,7 +64,9 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, name)
         score = index.data(ScoreRole)
         if score is not None:
-            painter.setPen(palette.highlightedText().color() if selected else palette.placeholderText().color())
+            painter.setPen(
+                palette.highlightedText().color() if selected else palette.placeholderText().color()
+            )
             painter.drawText(text_rect.translated(0, line), Qt.AlignmentFlag.AlignHCenter, f"{score:.3f}")
         if option.state & QStyle.StateFlag.State_HasFocus and style is not None:
             painter.setPen(palette.highlight().color())

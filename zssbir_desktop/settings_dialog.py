@@ -215,4 +215,3 @@ class SettingsDialog(QDialog):
             theme=self.theme_combo.currentData(),
             library_dir=self.library_edit.text().strip(),
         )
-

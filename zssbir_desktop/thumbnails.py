@@ -34,7 +34,9 @@ def file_thumbnail(path: Path, size: int, photo_id: int | None = None) -> Image.
 
 
 class _LoadJob(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, key: Hashable, path: Path, size: int, photo_id: int | None) -> None:
+    def __init__(
+        self, loader: ThumbnailLoader, key: Hashable, path: Path, size: int, photo_id: int | None
+    ) -> None:
         super().__init__()
         self._loader, self._key, self._path, self._size, self._id = loader, key, path, size, photo_id
 

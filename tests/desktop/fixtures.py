@@ -16,4 +16,3 @@ def copy_photos(sketchy_root: Path, target: Path, per_class: int, classes: tuple
         for photo in sorted((sketchy_root / "photo" / name).glob("*.jpg"))[:per_class]:
             shutil.copy2(photo, target / f"{name}-{photo.name}")
     return target
-

@@ -122,7 +122,9 @@ def test_high_dpi_draws_at_device_pixels_and_the_model_image_is_unchanged(tmp_pa
     results = []
     for scale in ("1", "2"):
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR=scale)
-        out = subprocess.run([sys.executable, "-c", SCALE_PROBE], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", SCALE_PROBE], env=env, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr
         ratio, page_pixels, model_side, digest = out.stdout.split()
         results.append((float(ratio), int(page_pixels), int(model_side), digest))

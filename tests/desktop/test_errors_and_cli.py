@@ -62,5 +62,8 @@ def test_uncaught_gui_exception_reaches_the_reporter(qtbot, isolated_app_state) 
 def test_library_option_and_qt_arguments() -> None:
     args, qt_args = parse_args(["--library", "~/photos-lib", "-platform", "offscreen"])
     assert qt_args == ["-platform", "offscreen"]
-    assert library_directory(Preferences(library_dir="/elsewhere"), args.library) == Path("~/photos-lib").expanduser()
+    assert (
+        library_directory(Preferences(library_dir="/elsewhere"), args.library)
+        == Path("~/photos-lib").expanduser()
+    )
     assert library_directory(Preferences(library_dir="/elsewhere")) == Path("/elsewhere")

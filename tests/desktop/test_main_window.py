@@ -44,7 +44,9 @@ def draw(qtbot, window: MainWindow, strokes: list[list[tuple[float, float]]]) ->
         QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(*stroke[0]))
         for x, y in stroke[1:]:
             QTest.mouseMove(canvas, point(x, y))
-        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(*stroke[-1]))
+        QTest.mouseRelease(
+            canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(*stroke[-1])
+        )
 
 
 CIRCLE = [[(0.5 + 0.3 * math.cos(t / 10), 0.5 + 0.3 * math.sin(t / 10)) for t in range(64)]]
@@ -175,7 +177,9 @@ def test_folder_filter_limits_results(qtbot, tmp_path, sketchy_root, small_embed
     assert window.folder_button.text() == Path(window.engine.folders()[0][0]).name
 
 
-def test_cancel_keeps_what_was_done_and_the_next_run_resumes(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
+def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
+    qtbot, tmp_path, sketchy_root, small_embedder
+) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
     folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=25)
     cancelled: list[bool] = []
@@ -231,7 +235,9 @@ def test_model_loads_in_the_background_with_a_visible_state(qtbot, tmp_path) -> 
 
 
 def test_missing_checkpoint_is_a_readable_message(qtbot, tmp_path) -> None:
-    window = make_window(qtbot, tmp_path, prefs=Preferences(model=str(tmp_path / "gone"), rescan_on_start=False))
+    window = make_window(
+        qtbot, tmp_path, prefs=Preferences(model=str(tmp_path / "gone"), rescan_on_start=False)
+    )
     with qtbot.waitSignal(window.engine.model_failed, timeout=WAIT_MS):
         window.load_model()
     assert "could not be loaded" in window.message_bar.text()

@@ -54,7 +54,9 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def resnet_window(qtbot, tmp_path, monkeypatch) -> MainWindow:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    window = MainWindow(Engine(), Preferences(model="resnet50-imagenet", rescan_on_start=False), tmp_path / "lib", QSettings())
+    window = MainWindow(
+        Engine(), Preferences(model="resnet50-imagenet", rescan_on_start=False), tmp_path / "lib", QSettings()
+    )
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -14,7 +14,9 @@ from zssbir_desktop.results_model import PathRole, ResultsModel, ScoreRole
 from zssbir_desktop.thumbnails import ThumbnailLoader
 
 
-def test_results_model_with_qtmodeltester(qtbot, qtmodeltester, tmp_path, sketchy_root, small_embedder) -> None:
+def test_results_model_with_qtmodeltester(
+    qtbot, qtmodeltester, tmp_path, sketchy_root, small_embedder
+) -> None:
     photos = copy_photos(sketchy_root, tmp_path / "photos", per_class=2)
     with PhotoLibrary.open(tmp_path / "library") as library:
         library.add_folder(photos)
@@ -32,7 +34,9 @@ def test_results_model_with_qtmodeltester(qtbot, qtmodeltester, tmp_path, sketch
         assert model.rowCount() == 6
         index = model.index(0)
         assert Path(index.data(PathRole)).is_file() and 0 < index.data(ScoreRole) <= 1
-        qtbot.waitUntil(lambda: isinstance(index.data(Qt.ItemDataRole.DecorationRole), QPixmap), timeout=30_000)
+        qtbot.waitUntil(
+            lambda: isinstance(index.data(Qt.ItemDataRole.DecorationRole), QPixmap), timeout=30_000
+        )
         assert max(index.data(Qt.ItemDataRole.DecorationRole).size().toTuple()) <= 96
         model.clear()
         qtmodeltester.check(model)

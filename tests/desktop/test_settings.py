@@ -10,9 +10,16 @@ from zssbir_desktop.settings_dialog import SettingsDialog
 
 
 def test_preferences_round_trip_through_a_new_qsettings() -> None:
-    prefs = Preferences(device="cpu", model="lite0-imagenet", results_count=40, thumbnail_size=200,
-                        rescan_on_start=False, exclude_patterns=("*.tmp", "*/cache/*"), theme="dark",
-                        library_dir="/tmp/lib")
+    prefs = Preferences(
+        device="cpu",
+        model="lite0-imagenet",
+        results_count=40,
+        thumbnail_size=200,
+        rescan_on_start=False,
+        exclude_patterns=("*.tmp", "*/cache/*"),
+        theme="dark",
+        library_dir="/tmp/lib",
+    )
     save_preferences(prefs, QSettings())
     assert load_preferences(QSettings()) == prefs
 
@@ -34,7 +41,11 @@ def test_dialog_edits_a_copy_and_shows_unavailable_devices(qtbot) -> None:
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("dark"))
     dialog.exclude_edit.setPlainText("*.tmp\n\n  */thumbs/*  ")
     edited = dialog.preferences()
-    assert (edited.results_count, edited.theme, edited.exclude_patterns) == (50, "dark", ("*.tmp", "*/thumbs/*"))
+    assert (edited.results_count, edited.theme, edited.exclude_patterns) == (
+        50,
+        "dark",
+        ("*.tmp", "*/thumbs/*"),
+    )
     assert prefs.results_count == 24
     cuda = dialog.device_combo.findData("cuda")
     assert not dialog.device_combo.model().item(cuda).isEnabled()

@@ -17,7 +17,13 @@ from zssbir_desktop.settings import Preferences
 def drop(window, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(300, 300),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
 
 
@@ -53,7 +59,9 @@ def test_save_sketch_as_png_and_report_failure(qtbot, tmp_path) -> None:
     assert "could not be saved" in window.message_bar.text()
 
 
-def test_closing_during_indexing_stops_safely_and_next_start_resumes(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
+def test_closing_during_indexing_stops_safely_and_next_start_resumes(
+    qtbot, tmp_path, sketchy_root, small_embedder
+) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
     folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=25)
 
@@ -80,7 +88,9 @@ def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, sm
 
     window = make_window(qtbot, tmp_path, small_embedder)
     folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=1)
-    (folder / "truncated.jpg").write_bytes((folder / next(iter(sorted(p.name for p in folder.iterdir())))).read_bytes()[:300])
+    (folder / "truncated.jpg").write_bytes(
+        (folder / next(iter(sorted(p.name for p in folder.iterdir())))).read_bytes()[:300]
+    )
     (folder / "empty.png").write_bytes(b"")
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS):
         window.add_folder(folder)
@@ -88,5 +98,8 @@ def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, sm
     assert window.library_panel.skipped_button.text().startswith("2 skipped files")
     dialog = SkippedFilesDialog(window.engine.skipped())
     qtbot.addWidget(dialog)
-    rows = {Path(dialog.table.item(r, 0).text()).name: dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    rows = {
+        Path(dialog.table.item(r, 0).text()).name: dialog.table.item(r, 1).text()
+        for r in range(dialog.table.rowCount())
+    }
     assert set(rows) == {"truncated.jpg", "empty.png"} and all(rows.values())
