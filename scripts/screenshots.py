@@ -47,7 +47,8 @@ def trace_strokes(sketch: Path, side: int = 160) -> list[list[tuple[float, float
         free[y, x] = False
         while True:
             options = [
-                (dy, dx) for dy, dx in steps
+                (dy, dx)
+                for dy, dx in steps
                 if 0 <= y + dy < side and 0 <= x + dx < side and free[y + dy, x + dx]
             ]
             if not options:
@@ -107,9 +108,14 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_theme(app, "light")
     window = MainWindow(
-        Engine(), Preferences(rescan_on_start=False), work / "data" / "library",
+        Engine(),
+        Preferences(rescan_on_start=False),
+        work / "data" / "library",
         apply_theme=lambda theme: apply_theme(app, theme),
     )
+    from zssbir_desktop.finetune import install_fine_tuning
+
+    install_fine_tuning(window)  # as zssbir does: Settings gets its Fine-tuning page
     window.resize(1400, 860)
     window.show()
     QTest.qWaitForWindowExposed(window)
@@ -154,7 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     window.results_shown.connect(shown.append)
     wait_until(lambda: bool(shown), "results during indexing")
     model = window.results_model
-    wait_until(lambda: all(model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None for r in range(min(9, model.rowCount()))), "thumbnails")
+    wait_until(
+        lambda: all(
+            model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None
+            for r in range(min(9, model.rowCount()))
+        ),
+        "thumbnails",
+    )
     if window.engine.indexing():
         save(window, "library-indexing.png")
     wait_until(lambda: not window.engine.indexing(), "indexing")
@@ -162,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     # 3. The finished library: the same sketch, its results, the best one previewed.
     shown.clear()
     wait_until(lambda: bool(shown) and not window.engine.searches.runner.busy(), "results")
-    wait_until(lambda: all(model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None for r in range(min(12, model.rowCount()))), "thumbnails")
+    wait_until(
+        lambda: all(
+            model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None
+            for r in range(min(12, model.rowCount()))
+        ),
+        "thumbnails",
+    )
     window.results_view.setCurrentIndex(model.index(0))
     wait_until(lambda: window.preview._pixmap is not None, "the preview")
     save(window, "search-results.png")
