@@ -127,6 +127,10 @@ class SketchCanvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("Draw what you are looking for")
+        self.setAccessibleName("Sketch canvas")
+        self.setAccessibleDescription(
+            "Draw with the mouse or a pen; matching photos are searched after each stroke"
+        )
         self.undo_stack = QUndoStack(self)
         self.undo_stack.indexChanged.connect(self.changed)
         self._state = PageState()

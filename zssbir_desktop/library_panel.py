@@ -74,6 +74,7 @@ class LibraryPanel(QWidget):
         self.setObjectName("libraryPanel")
         self.folder_list = QListWidget()
         self.folder_list.setObjectName("folderList")
+        self.folder_list.setAccessibleName("Library folders")
         self.folder_list.setToolTip("Folders whose photos are searched")
         self.folder_list.currentItemChanged.connect(self._update_buttons)
         self.folder_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -82,6 +82,7 @@ class ResultsView(QListView):
     def __init__(self, thumbnail_size: int = 160, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("resultsView")
+        self.setAccessibleName("Search results")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
