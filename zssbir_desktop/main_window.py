@@ -870,6 +870,10 @@ class MainWindow(QMainWindow):
             if self.engine.embedder is None:
                 self.result_count_label.setText("Waiting for the model…")
             return
+        indexed_with = self.engine.library.model_id if self.engine.library is not None else None
+        if indexed_with not in (None, self.engine.embedder.model_id):
+            self.result_count_label.setText("Indexing your photos for the new model; results follow")
+            return
         if self._query_is_similar:
             self.engine.similar(int(self._query), self._page_k, folders)
         else:

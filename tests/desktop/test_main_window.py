@@ -242,3 +242,19 @@ def test_missing_checkpoint_is_a_readable_message(qtbot, tmp_path) -> None:
         window.load_model()
     assert "could not be loaded" in window.message_bar.text()
     assert "Use Lite0" in window.message_bar.button_texts()
+
+
+def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) -> None:
+    from zssbir_core.models import load_model
+
+    window = indexed_window
+    other = load_model("lite0-imagenet", device="cpu", image_size=48)
+    with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS):
+        window.engine.set_embedder(other)  # as after choosing another model in the settings
+        assert window.engine.indexing()
+        draw(qtbot, window, CIRCLE)
+        window.search_now()
+        assert "new model" in window.result_count_label.text()
+    assert window.engine.library.model_id == other.model_id
+    qtbot.waitUntil(lambda: window.results_model.rowCount() == 12, timeout=WAIT_MS)
+    assert not window.message_bar.isVisible()
