@@ -2,4 +2,13 @@
 
 Only windows, widgets, Qt models and workers live here; all retrieval, indexing and model code
 is in ``zssbir_core``.
+
+- ``app``: the ``zssbir`` entry point (window first, model in the background).
+- ``main_window``: menus, toolbar, library dock, canvas, results and preview, wired together.
+- ``engine``: the one link to ``zssbir_core`` (library, model, indexing, searches on workers).
+- ``workers`` / ``search_runner``: thread-pool tasks with cancel flags; newest-query-wins search.
+- ``canvas``: vector strokes with undo/redo, rendered crisply on screen and at 256 px for the model.
+- ``results_model`` / ``results_view`` / ``thumbnails`` / ``preview``: the results grid.
+- ``library_panel``, ``settings`` / ``settings_dialog``, ``message_bar``, ``theme``, ``error_log``.
+- ``finetune``: the Settings -> Fine-tuning page (its own sub-package).
 """
