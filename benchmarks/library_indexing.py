@@ -111,8 +111,10 @@ def end_to_end_rate(embedder: Embedder, folder: Path, batch_size: int, workers: 
                 embed_ended = time.perf_counter()
             last = event
         assert last is not None and last.phase == "done" and library.photo_count() == last.total
+        usage = library.disk_usage()
         return {"photos": last.total, "seconds": embed_ended - embed_started,
-                "rate": last.total / (embed_ended - embed_started)}
+                "rate": last.total / (embed_ended - embed_started),
+                "thumbnail_bytes_per_photo": usage["thumbnails"] / last.total}
 
 
 def main() -> None:

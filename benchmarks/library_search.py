@@ -10,9 +10,13 @@ the library uses (``HnswParams()``). Then:
   network part and the index+database part timed separately;
 - index memory (RSS growth when the saved index is loaded) and bytes on disk per photo.
 
-Vectors (``--data``): ``fitted`` draws photos from a Gaussian with the mean and principal
+Vectors (``--data``): ``interpolated`` (the default) puts each photo on the segment between a
+real photo embedding and one of its 10 nearest real neighbours (``--prototypes`` real Sketchy
+photos embedded by the model), plus a little noise: new photos like the real ones, with the low
+local dimension of real collections. ``fitted`` draws photos from a Gaussian with the mean and principal
 directions of real photo embeddings (``--prototypes`` real Sketchy photos embedded by the
-model), plus a little isotropic noise; ``clusters`` makes noisy copies of each real embedding
+model), plus a little isotropic noise: every principal direction at once, a high intrinsic
+dimension and a pessimistic case; ``clusters`` makes noisy copies of each real embedding
 (cosine about 0.8 to it), hundreds of near-ties per cluster: a pessimistic case for any graph
 index. The queries are real sketch embeddings. ``resnet50`` is built with ``pretrained=False``
 (its ImageNet weights cannot be downloaded here; timing does not depend on them), so its real
@@ -54,8 +58,12 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def real_embeddings(embedder, photos: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of ``photos`` real Sketchy photos and ``queries`` real sketches."""
+def real_embeddings(embedder, photos: int, queries: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of ``photos`` real Sketchy photos and ``queries`` real sketches (cached)."""
+    if cache.exists():
+        saved = np.load(cache)
+        if len(saved["photos"]) == photos and len(saved["queries"]) == queries:
+            return saved["photos"], saved["queries"]
     size = embedder.preprocessing.image_size
 
     def embed(paths: list[Path]) -> np.ndarray:
@@ -66,17 +74,20 @@ def real_embeddings(embedder, photos: int, queries: int) -> tuple[np.ndarray, np
 
     photo_paths = sorted(DEFAULT_SOURCE.glob("*/*.jpg"))
     sketch_paths = sorted(SKETCHES.glob("*/*.png"))
-    return (embed(photo_paths[:: max(1, len(photo_paths) // photos)][:photos]),
-            embed(sketch_paths[:: max(1, len(sketch_paths) // queries)][:queries]))
+    result = (embed(photo_paths[:: max(1, len(photo_paths) // photos)][:photos]),
+              embed(sketch_paths[:: max(1, len(sketch_paths) // queries)][:queries]))
+    np.savez(cache, photos=result[0], queries=result[1])
+    return result
 
 
 def synthetic_vectors(
-    embedder, count: int, queries: int, prototypes: int, data: str, seed: int
+    embedder, count: int, queries: int, prototypes: int, data: str, seed: int, cache: Path,
+    query_source: str = "sketches",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` photo vectors and the query vectors (see the module docstring for ``data``)."""
     rng = np.random.default_rng(seed)
     dim = embedder.embedding_dim
-    centres, query_vectors = real_embeddings(embedder, prototypes, queries)
+    centres, query_vectors = real_embeddings(embedder, prototypes, queries, cache)
     if data == "fitted":
         # A Gaussian with the mean and the top principal directions of the real photo embeddings.
         mean = centres.mean(axis=0)
@@ -85,6 +96,21 @@ def synthetic_vectors(
         latent = rng.normal(size=(count, len(scales))) * scales
         noise = rng.normal(0, 0.1 * float(scales[-2]), (count, dim))
         vectors = normalise(mean + latent @ directions + noise)[:count]
+        if query_source == "photos":  # held-out draws from the same distribution
+            held_out = rng.normal(size=(queries, len(scales))) * scales
+            query_vectors = normalise(mean + held_out @ directions + rng.normal(0, 0.1 * float(scales[-2]), (queries, dim)))
+    elif data == "interpolated":
+        # Points between each real photo and one of its 10 nearest real neighbours: new photos
+        # that look like the real ones, with the low local dimension of real collections.
+        neighbours = np.argsort(-(centres @ centres.T), axis=1)[:, 1:11]
+        total = count + (queries if query_source == "photos" else 0)
+        first = rng.integers(0, len(centres), total)
+        second = neighbours[first, rng.integers(0, 10, total)]
+        alpha = rng.uniform(0, 1, (total, 1)).astype(np.float32)
+        mixed = alpha * centres[first] + (1 - alpha) * centres[second]
+        vectors = normalise(mixed + rng.normal(0, 0.02 / np.sqrt(dim), (total, dim)))
+        if query_source == "photos":
+            query_vectors = vectors[count:]
     else:  # "clusters": noisy copies of each prototype, cosine about 0.8 to it (near-ties: the hard case)
         picks = rng.integers(0, len(centres), count)
         vectors = normalise(centres[picks] + rng.normal(0, 0.75 / np.sqrt(dim), (count, dim)))
@@ -111,26 +137,36 @@ def main() -> None:
     parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"), required=True)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="queries for recall")
-    parser.add_argument("--prototypes", type=int, default=250, help="real photos (or random prototypes) used")
-    parser.add_argument("--data", choices=("fitted", "clusters"), default="fitted")
+    parser.add_argument("--prototypes", type=int, default=2500, help="real photos (or random prototypes) used")
+    parser.add_argument("--data", choices=("interpolated", "fitted", "clusters"), default="interpolated")
+    parser.add_argument("--query-source", choices=("sketches", "photos"), default="sketches",
+                        help="recall queries: real sketch embeddings, or held-out photo-like draws (fitted data)")
     parser.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--latency-queries", type=int, default=40)
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--library", type=Path, help="library folder to (re)use; default: a temporary one")
+    parser.add_argument("--threads", type=int, help="torch threads for the latency queries (default: torch's)")
+    parser.add_argument("--library", type=Path,
+                        help="library folder; reused when it already holds --count vectors of the model")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     embedder = embedder_for(args.backbone, "cpu")
-    vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, args.data, seed=1)
-    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count, "data": args.data,
-              "dim": int(vectors.shape[1]), "torch_threads": torch.get_num_threads()}
     directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, args.data, seed=1,
+                                         cache=directory / f"real-{embedder.model_id}.npz",
+                                         query_source=args.query_source)
+    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count, "data": args.data,
+              "query_source": args.query_source,
+              "dim": int(vectors.shape[1])}
     with PhotoLibrary.open(directory) as library:
         report["params"] = vars(library.params)
-        report["build_seconds"] = fill_library(library, embedder.model_id, vectors)
-        print(f"built {args.count} x {vectors.shape[1]} in {report['build_seconds']:.0f} s", flush=True)
+        if library.model_id == embedder.model_id and library.store.vector_count(embedder.model_id) == args.count:
+            for check in (1, args.count // 2, args.count):
+                assert np.allclose(library.vector(check), vectors[check - 1], atol=1e-4), "stored vectors differ"
+            print(f"reusing the {args.count} vectors and the index in {directory}", flush=True)
+        else:
+            report["build_seconds"] = fill_library(library, embedder.model_id, vectors)
+            print(f"built {args.count} x {vectors.shape[1]} in {report['build_seconds']:.0f} s", flush=True)
 
     before = rss_bytes()
     with PhotoLibrary.open(directory) as library:
@@ -153,6 +189,9 @@ def main() -> None:
             print(f"ef={ef}: recall@10 {recall:.4f}, index search {1000 * per_query:.2f} ms", flush=True)
         index.set_ef_search(library.params.ef_search)
 
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        report["latency_torch_threads"] = torch.get_num_threads()
         searcher = SketchSearcher(library, embedder)
         sketches = sorted(SKETCHES.glob("*/*.png"))[::300][:20]
         for sketch in sketches[: min(5, args.latency_queries)]:  # warm-up
