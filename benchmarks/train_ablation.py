@@ -126,9 +126,9 @@ def main() -> int:
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--recipe", default="cpu-lite0")
     parser.add_argument("--short-steps", type=int, help="steps of the short-schedule rows (fixed, the same for all)")
-    parser.add_argument("--short-eval-sketches", type=int, default=20,
+    parser.add_argument("--short-eval-sketches", type=int, default=10,
                         help="held-out sketches per class used as queries in the short-schedule rows")
-    parser.add_argument("--short-minutes", type=float, default=4.5,
+    parser.add_argument("--short-minutes", type=float, default=3.5,
                         help="without --short-steps: as many steps as the full row ran in this many minutes")
     args = parser.parse_args()
     if not (args.data / "photo").is_dir():
