@@ -1,12 +1,14 @@
-"""Time from starting ``zssbir`` to its window being shown (the model loads after that).
+"""Time from starting ``zssbir`` to its window being shown, and to its model being ready.
 
     python benchmarks/app_startup.py [--runs 7] [--platform xvfb|offscreen] [--write docs/benchmarks/app.md]
 
-Each run starts a fresh ``python -m zssbir_desktop --startup-probe`` process (fresh settings and
-data directories), which shows the main window and prints a line as soon as the event loop runs
-with the window shown; the time is taken here, from just before the process is spawned to that
-line (interpreter start, imports, QApplication, window construction, first show). Under Xvfb
-(``xvfb-run`` installed) the real X11 platform plugin is used; otherwise Qt's offscreen one.
+Each run starts a fresh ``python -m zssbir_desktop --startup-probe ...`` process with fresh data
+and settings directories; the app prints a line when the event loop runs with the window shown
+(``window``), and in ``model`` runs also when the model has loaded in the background (the offline
+``lite0-imagenet``, set in the fresh settings). Times are taken here, from just before the process
+is spawned to each line: interpreter start, imports, QApplication, building and showing the
+window; then torch, the network and its weights. Under Xvfb (``xvfb-run`` installed) the real X11
+platform plugin is used; otherwise Qt's offscreen one.
 """
 
 from __future__ import annotations
@@ -23,23 +25,41 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24"]
 
 
-def one_run(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning the app to its "window-shown" line."""
+def one_run(command: list[str], env: dict[str, str], events: tuple[str, ...]) -> dict[str, float]:
+    """Seconds from spawning the app to each of ``events`` (the first word of a probe line)."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
     )
     assert process.stdout is not None
+    seen: dict[str, float] = {}
     for line in process.stdout:
-        if line.startswith("window-shown"):
-            elapsed = time.perf_counter() - start
+        word = line.split(" ", 1)[0]
+        if word == "model-failed":
+            raise RuntimeError(f"the model did not load: {line.strip()}")
+        if word in events:
+            seen[word] = time.perf_counter() - start
+        if len(seen) == len(events):
             break
-    else:
-        raise RuntimeError(f"the app exited with {process.wait()} before showing its window")
-    process.wait(timeout=60)
-    return elapsed
+    process.wait(timeout=120)
+    if len(seen) != len(events):
+        raise RuntimeError(f"the app exited with {process.returncode} before {set(events) - set(seen)}")
+    return seen
+
+
+def fresh_environment(work: Path, platform_name: str) -> dict[str, str]:
+    """Empty data dir; settings that pick the offline model (so ``model`` runs need no download)."""
+    shutil.rmtree(work, ignore_errors=True)
+    config = work / "config" / "zssbir"
+    config.mkdir(parents=True)
+    (config / "zssbir.conf").write_text("[preferences]\nmodel=lite0-imagenet\nrescan_on_start=false\n")
+    env = dict(os.environ, ZSSBIR_DATA_DIR=str(work / "data"), XDG_CONFIG_HOME=str(work / "config"))
+    if platform_name == "offscreen":
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
 
 
 def machine() -> str:
@@ -52,11 +72,21 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()}-core {platform.machine()} ({cpu}), {platform.system()}, Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()}-core {platform.machine()} ({cpu}), {platform.system()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def summary(name: str, times: list[float]) -> str:
+    return (
+        f"median **{statistics.median(times):.2f} s** {name} over {len(times)} runs "
+        f"(min {min(times):.2f} s, max {max(times):.2f} s; runs: {', '.join(f'{t:.2f}' for t in times)})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="zssbir: time to a visible window")
+    parser = argparse.ArgumentParser(description="zssbir: time to a visible window and to a loaded model")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument(
         "--platform",
@@ -69,39 +99,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="zssbir-startup-"))
-    env = dict(os.environ, ZSSBIR_DATA_DIR=str(work / "data"), XDG_CONFIG_HOME=str(work / "config"))
-    app = [sys.executable, "-m", "zssbir_desktop", "--startup-probe"]
-    if args.platform == "xvfb":
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", *app]
-    else:
-        env["QT_QPA_PLATFORM"] = "offscreen"
-        command = app
-    one_run(command, env)  # warm the OS file cache once; not counted
-    times = [one_run(command, env) for _ in range(args.runs)]
+    prefix = XVFB if args.platform == "xvfb" else []
+    window_command = [*prefix, sys.executable, "-m", "zssbir_desktop", "--startup-probe", "window"]
+    model_command = [*prefix, sys.executable, "-m", "zssbir_desktop", "--startup-probe", "model"]
+
+    one_run(window_command, fresh_environment(work, args.platform), ("window-shown",))  # warm-up
+    window_times = [
+        one_run(window_command, fresh_environment(work, args.platform), ("window-shown",))["window-shown"]
+        for _ in range(args.runs)
+    ]
+    model_runs = [
+        one_run(model_command, fresh_environment(work, args.platform), ("window-shown", "model-ready"))
+        for _ in range(args.runs)
+    ]
     shutil.rmtree(work, ignore_errors=True)
 
-    median = statistics.median(times)
     xvfb_note = ""
     if args.platform == "xvfb":
         overhead = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", "true"], check=True)
+            subprocess.run([*XVFB, "true"], check=True)
             overhead.append(time.perf_counter() - start)
-        xvfb_note = f" (includes starting Xvfb itself: `xvfb-run true` takes {statistics.median(overhead):.2f} s, median)"
+        xvfb_note = f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, median)"
     lines = [
-        f"- median **{median:.2f} s** to a shown window over {args.runs} runs "
-        f"(min {min(times):.2f} s, max {max(times):.2f} s), platform `{args.platform}`{xvfb_note}",
-        f"- machine: {machine()}{', ' + args.note if args.note else ''}",
+        f"- {summary('to a shown window', window_times)}",
+        f"- {summary('to the Lite0 model loaded in the background, ready to search', [r['model-ready'] for r in model_runs])}",
+        f"- platform `{args.platform}`{xvfb_note}",
+        f"- machine: {machine()}{', ' + args.note if args.note else ''}; 1-minute load average "
+        f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after",
         f"- command: `python benchmarks/app_startup.py --runs {args.runs} --platform {args.platform}`",
-        f"- runs (s): {', '.join(f'{t:.2f}' for t in times)}",
     ]
     print("\n".join(lines))
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         with args.write.open("a", encoding="utf-8") as out:
-            out.write(f"\n### {time.strftime('%Y-%m-%d')}, {args.platform}\n\n" + "\n".join(lines) + "\n")
+            out.write(
+                f"\n### {time.strftime('%Y-%m-%d %H:%M')} UTC, {args.platform}\n\n" + "\n".join(lines) + "\n"
+            )
     return 0
 
 
