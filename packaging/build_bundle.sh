@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the standalone folder bundle dist/zssbir/ with PyInstaller, then prove that it starts:
-# under Xvfb, with an empty environment (no virtualenv, no PYTHONPATH), wait for the app's window,
-# take a screenshot and run the bundled `zssbir-cli doctor`.
+# Build the standalone folder bundle dist/zssbir/ with PyInstaller, then prove that it works with
+# an empty environment (no virtualenv, no PYTHONPATH): the bundled `zssbir-cli doctor`, an index
+# and a search with the offline model, then the app under Xvfb until its window shows and the
+# model has loaded, with a screenshot.
 #
 #   packaging/build_bundle.sh              # build, then launch test
 #   packaging/build_bundle.sh --no-build   # launch test of an existing dist/zssbir
@@ -42,8 +43,11 @@ if [ "$build" = 1 ]; then
     "$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$WORK/wheel" .
     "$PYTHON" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
         "$(ls "$WORK"/wheel/zssbir-*.whl)" "$WORK/site"
-    PYTHONPATH="$PWD/$WORK/site" "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
-        --distpath dist --workpath "$WORK/pyinstaller" packaging/pyinstaller/zssbir.spec
+    # Run from inside $WORK: from the repository root, Python would put the checkout's packages
+    # (and zssbir.egg-info) ahead of the unpacked wheel.
+    root="$PWD"
+    (cd "$WORK" && PYTHONPATH="$PWD/site" "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+        --distpath "$root/dist" --workpath "$PWD/pyinstaller" "$root/packaging/pyinstaller/zssbir.spec")
 
     # zssbir-cli: the same program, run as the command line.
     cat > "$DIST/zssbir-cli" <<'EOF'
@@ -87,12 +91,25 @@ mkdir -p "$WORK"
 export home log shot LAUNCH_TIMEOUT_S
 export BUNDLE="$PWD/$DIST"
 
+frozen_cli() {
+    env -i "HOME=$home" PATH=/usr/bin:/bin "ZSSBIR_DATA_DIR=$home/data" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
+        "$BUNDLE/zssbir-cli" "$@" >> "$log" 2>&1
+}
+status=0
 echo "== zssbir-cli doctor (frozen, QT_QPA_PLATFORM=offscreen)" >> "$log"
-env -i "HOME=$home" PATH=/usr/bin:/bin "ZSSBIR_DATA_DIR=$home/data" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
-    "$BUNDLE/zssbir-cli" doctor >> "$log" 2>&1 || true
+frozen_cli doctor || true  # exit 1 for warnings-turned-problems is reported, not fatal here
+# The engine end to end: index three pictures (the app's own icons) with the offline model, search.
+mkdir -p "$home/photos"
+cp "$BUNDLE"/_internal/zssbir_desktop/resources/app-{128,256,512}.png "$home/photos/"
+echo "== zssbir-cli index + search (frozen)" >> "$log"
+frozen_cli index --add "$home/photos" --model lite0-imagenet --progress none \
+    && frozen_cli search --sketch "$home/photos/app-128.png" --k 3 \
+    || { echo "ENGINE CHECK FAILED" >> "$log"; status=1; }
+# The app's settings: the offline model, so the launch shows it loading (no download here).
+mkdir -p "$home/.config/zssbir"
+printf '[preferences]\nmodel=lite0-imagenet\n' > "$home/.config/zssbir/zssbir.conf"
 
 echo "== zssbir under Xvfb" >> "$log"
-status=0
 xvfb-run -a -s "-screen 0 1280x860x24" bash -c '
     started=$(date +%s.%N)
     env -i "HOME=$home" PATH=/usr/bin:/bin "ZSSBIR_DATA_DIR=$home/data" LANG=C.UTF-8 \
@@ -114,10 +131,23 @@ xvfb-run -a -s "-screen 0 1280x860x24" bash -c '
     fi
     shown=$(date +%s.%N)
     echo "window appeared after $(awk "BEGIN { printf \"%.1f\", $shown - $started }") s:$window" >> "$log"
-    sleep 20  # let the library open and the model load, as a person would wait
+    ready=""
+    for _ in $(seq "$LAUNCH_TIMEOUT_S"); do
+        ready="$(grep -h " ready on " "$home"/data/logs/*.log 2>/dev/null | head -1 || true)"
+        [ -n "$ready" ] && break
+        sleep 1
+    done
+    loaded=$(date +%s.%N)
+    if [ -z "$ready" ]; then
+        echo "LAUNCH FAILED: the model did not load within ${LAUNCH_TIMEOUT_S} s" >> "$log"
+    else
+        echo "model loaded after $(awk "BEGIN { printf \"%.1f\", $loaded - $started }") s: $ready" >> "$log"
+    fi
+    sleep 3
     if command -v import >/dev/null; then import -window root "$shot"; fi
     kill "$app" 2>/dev/null || true
     wait "$app" 2>/dev/null || true
+    [ -n "$ready" ]
 ' || status=$?
 rm -rf "$home"
 tail -n 40 "$log"
