@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", default="a,b")
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--no-before", action="store_true", help="skip evaluating the starting model")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -241,9 +242,10 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n")
 
-    rows["before"] = {"model": args.init, **evaluate(args.init, views, args.device)}
-    print(f"[before] {rows['before']}", flush=True)
-    save()
+    if not args.no_before:
+        rows["before"] = {"model": args.init, **evaluate(args.init, views, args.device)}
+        print(f"[before] {rows['before']}", flush=True)
+        save()
     sources = {"a": views["photos_only"], "b": views["photos_sketches"], "c": views["replay"]}
     for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
         run = train(variant, sources[variant], args.work / f"run-{variant}-{int(time.time())}", args)
