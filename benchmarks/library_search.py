@@ -151,9 +151,8 @@ def main() -> None:
 
     embedder = embedder_for(args.backbone, "cpu")
     directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
-    directory.mkdir(parents=True, exist_ok=True)
     vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, args.data, seed=1,
-                                         cache=directory / f"real-{embedder.model_id}.npz",
+                                         cache=directory.with_name(f"{directory.name}-real-vectors.npz"),
                                          query_source=args.query_source)
     report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count, "data": args.data,
               "query_source": args.query_source,
