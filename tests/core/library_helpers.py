@@ -32,3 +32,11 @@ def copy_photos(sketchy_root: Path, destination: Path, classes: dict[str, int]) 
 
 def first_sketch(sketchy_root: Path, name: str) -> Path:
     return sorted((sketchy_root / "sketch" / name).glob("*.png"))[0]
+
+
+@pytest.fixture(scope="session")
+def other_embedder():
+    """The same network at 72 px: another model id, so a library must re-embed for it."""
+    from zssbir_core.models.registry import load_model
+
+    return load_model("lite0-imagenet", device="cpu", image_size=72)

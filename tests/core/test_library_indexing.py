@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.core.library_helpers import copy_photos, embedder  # noqa: F401 - fixture
+from tests.core.library_helpers import copy_photos, embedder, other_embedder  # noqa: F401 - fixtures
 from zssbir_core.errors import LibraryError
 from zssbir_core.library import PhotoLibrary
 
@@ -234,12 +234,10 @@ def test_index_is_rebuilt_from_the_database(tmp_path, photos, embedder) -> None:
         assert library.search_vectors(query, k=5) == expected
 
 
-def test_a_new_model_re_embeds_everything_before_the_index_switches(library, photos, embedder) -> None:
-    from zssbir_core.models.registry import load_model
-
+def test_a_new_model_re_embeds_everything_before_the_index_switches(library, photos, embedder, other_embedder) -> None:
     library.add_folder(photos)
     _run(library, embedder)
-    other = load_model("lite0-imagenet", image_size=72)  # another input size is another model id
+    other = other_embedder  # another input size is another model id
     cancel = threading.Event()
     for event in library.index(other, batch_size=2, cancel=cancel):
         if event.phase == "embed" and event.done >= 4:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.core.library_helpers import copy_photos, embedder, first_sketch  # noqa: F401 - fixture
+from tests.core.library_helpers import copy_photos, embedder, first_sketch, other_embedder  # noqa: F401 - fixtures
 from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.search import SketchSearcher, query_to_image
@@ -73,10 +73,7 @@ def test_bad_queries_raise_clear_errors(indexed, embedder, tmp_path) -> None:
         searcher.search(np.zeros((4, 4, 2), dtype=np.uint8))
 
 
-def test_a_searcher_with_another_model_is_refused(indexed) -> None:
-    from zssbir_core.models.registry import load_model
-
+def test_a_searcher_with_another_model_is_refused(indexed, other_embedder) -> None:
     library, _ = indexed
-    other = load_model("lite0-imagenet", image_size=72)
     with pytest.raises(LibraryError, match="index the library with this model first"):
-        SketchSearcher(library, other).search(np.zeros((32, 32, 3), dtype=np.uint8))
+        SketchSearcher(library, other_embedder).search(np.zeros((32, 32, 3), dtype=np.uint8))
