@@ -34,7 +34,7 @@ class HnswParams:
 
     M: int = 16
     ef_construction: int = 100
-    ef_search: int = 128
+    ef_search: int = 512
 
 
 @dataclass(frozen=True)
