@@ -92,7 +92,7 @@ def train(row: str, data: Path, work: Path, recipe: str, changes: dict) -> dict:
 
 def write_table(results: dict, path: Path) -> None:
     lines = [
-        "| row | training | steps | train wall (min) | val mAP@all (10 seen classes) | held-out queries | "
+        "| row | training | steps | train command wall (min) | val mAP@all (10 seen classes) | held-out queries | "
         "held-out mAP@all | held-out P@10 |",
         "|---|---|---|---|---|---|---|---|",
     ]
