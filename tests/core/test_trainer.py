@@ -54,12 +54,13 @@ def _weights(output: Path, folder: str = "model") -> dict[str, torch.Tensor]:
 
 def test_checkpoint_round_trip_with_validation(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=5)
-    config = TrainConfig(**{**TINY, "val_classes": ["bar", "cross"], "val_sketches_per_class": 2})
+    config = TrainConfig(**{**TINY, "val_classes": ["bar", "cross"], "val_sketches_per_class": 2,
+                            "exclude_classes": ["triangle"]})
     recorder = Recorder()
     result = Trainer(config, data, tmp_path / "run", device="cpu", callbacks=[recorder]).run()
     assert result.status == "completed"
     net, info = load_checkpoint(result.checkpoint)
-    assert info.classes == ["circle", "square", "triangle"]
+    assert info.classes == ["circle", "square"]
     assert info.preprocessing.image_size == 64
     assert info.embedding_dim == 32
     assert info.training["val_classes"] == ["bar", "cross"]
@@ -143,6 +144,13 @@ def test_time_budget_ends_the_run_early(data: Path, tmp_path: Path) -> None:
     result = Trainer(config, data, tmp_path / "run", device="cpu").run()
     assert result.status == "completed" and result.steps < 500
     assert (tmp_path / "run" / "model" / "model.json").is_file()
+
+
+def test_unknown_excluded_class_is_refused(data: Path, tmp_path: Path) -> None:
+    config = TrainConfig(**{**TINY, "exclude_classes": ["hexagon"]})
+    with pytest.raises(DatasetError, match="hexagon"):
+        Trainer(config, data, tmp_path / "run", device="cpu").run()
+    assert not (tmp_path / "run").exists()
 
 
 def test_validation_class_split() -> None:
