@@ -225,24 +225,25 @@ def _check_qt(report: Report) -> None:
     if report.versions.get("PySide6") is None:
         report.qt["loads"] = False
         return
-    if getattr(sys, "frozen", False):
-        report.qt["loads"] = None
-        report.qt["detail"] = "not checked inside a frozen bundle (start the app to see)"
-        return
     headless = (
         sys.platform.startswith("linux") and not requested
         and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     )
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen") if headless else None
-    loads, detail = _run_qt_probe(env)
+    if getattr(sys, "frozen", False):
+        # A bundle has no Python to run the probe in; its plugin's system libraries still are checked.
+        loads, detail = None, "not started inside a frozen bundle (start the app to see)"
+    else:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen") if headless else None
+        loads, detail = _run_qt_probe(env)
     report.qt["loads"] = loads
     report.qt["detail"] = detail
-    if loads and headless:
+    if headless and loads is not False:
         report.warnings.append(
             "no display (DISPLAY and WAYLAND_DISPLAY are unset): the app needs a desktop session; "
-            "the command line works without one. Qt itself loads (checked with QT_QPA_PLATFORM=offscreen)"
+            "the command line works without one"
+            + (". Qt itself loads (checked with QT_QPA_PLATFORM=offscreen)" if loads else "")
         )
-    elif not loads:
+    elif loads is False:
         report.problems.append(f"the Qt platform plugin cannot load: {detail}")
     uses_xcb = requested == "" or requested.startswith("xcb")
     if sys.platform.startswith("linux") and uses_xcb and (headless or not loads):
