@@ -75,6 +75,12 @@ def test_estimate_from_warmup_step_times() -> None:
     assert estimate.step_seconds == 1.0 and estimate.steps == steps
     assert estimate.seconds == pytest.approx(20.0 + steps)
     assert "measured" in estimate.describe()
+    from zssbir_core.finetuning.estimate import recipe_time_budget_s
+
+    budget = recipe_time_budget_s("quick")
+    if budget is not None:
+        slow = estimate_time("quick", [0.0, 100.0, 200.0], startup_seconds=20.0)
+        assert slow.seconds == pytest.approx(20.0 + budget) and slow.steps == int(budget / 100.0)
     with pytest.raises(ValueError):
         estimate_time("quick", [3.0], 1.0)
     assert [format_duration(s) for s in (45, 420, 4800)] == ["45 s", "7 min", "1 h 20 min"]

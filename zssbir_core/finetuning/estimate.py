@@ -5,7 +5,8 @@ starting model, cut to ``WARMUP_STEPS`` steps (``warmup_settings()``, passed wit
 Its wall time between consecutive ``step`` events (data loading, pseudo-sketch drawing and the
 optimiser step all included) times the recipe's number of steps, plus the measured start-up (loading
 torch and the model, scanning the data; the teacher's soft labels are cached by the warm-up and
-reused by the real run), gives the estimate. The first step is left out: it pays one-off costs.
+reused by the real run), gives the estimate; a recipe's ``time_budget_min`` caps the training
+part, as the trainer stops there. The first step is left out: it pays one-off costs.
 """
 
 from __future__ import annotations
@@ -54,7 +55,19 @@ def estimate_time(recipe: str, step_times: Sequence[float], startup_seconds: flo
         raise ValueError("the warm-up needs at least two steps to measure a step time")
     step_seconds = statistics.median(intervals)
     steps = recipe_steps(recipe)
-    return TimeEstimate(recipe, startup_seconds + steps * step_seconds, step_seconds, steps, startup_seconds)
+    training = steps * step_seconds
+    budget = recipe_time_budget_s(recipe)
+    if budget is not None and training > budget:  # the trainer stops when the budget is spent
+        training, steps = budget, max(1, int(budget / step_seconds))
+    return TimeEstimate(recipe, startup_seconds + training, step_seconds, steps, startup_seconds)
+
+
+def recipe_time_budget_s(recipe: str) -> float | None:
+    """The recipe's training-time budget in seconds (``time_budget_min``), or None."""
+    from zssbir_core.training.config import load_recipe
+
+    budget = getattr(load_recipe(recipe), "time_budget_min", None)
+    return None if budget is None else float(budget) * 60.0
 
 
 def format_duration(seconds: float) -> str:
