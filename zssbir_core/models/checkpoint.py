@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from zssbir_core import __version__
+from zssbir_core.atomic import replace_directory
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.network import ZSSBIRNet
@@ -95,13 +95,7 @@ def save_checkpoint(
             "content_hash": _sha256(tmp / WEIGHTS_FILE),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}-old-{os.getpid()}")
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
+        replace_directory(tmp, directory)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory

@@ -8,7 +8,6 @@ leaves the previous state intact.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from zssbir_core.atomic import replace_directory
 from zssbir_core.errors import ZssbirError
 
 RESUME_DIR = "resume"
@@ -87,13 +87,7 @@ def save_resume_state(
             },
             tmp / STATE_FILE,
         )
-        if target.exists():
-            old = output / f".{RESUME_DIR}-old-{os.getpid()}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_directory(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
