@@ -80,7 +80,7 @@ def compute_class_soft_labels(
     teacher = build_backbone(backbone, weights=weights).to(device).eval()
     preprocessing = teacher.preprocessing.with_size(image_size)
     loader = torch.utils.data.DataLoader(
-        ImageDataset(photos, {PHOTO: preprocessing.transform()}),
+        ImageDataset(photos, {PHOTO: preprocessing.transform()}, target_size=image_size),
         batch_size=batch_size,
         num_workers=num_workers,
         pin_memory=device.type == "cuda",

@@ -287,7 +287,9 @@ class Trainer:
 
             transforms[SKETCH] = PseudoSketchTransform(eval_tf, augment=False)
         loader = torch.utils.data.DataLoader(
-            ImageDataset(samples, transforms), batch_size=64, num_workers=self.config.num_workers
+            ImageDataset(samples, transforms, target_size=self.preprocessing.image_size),
+            batch_size=64,
+            num_workers=self.config.num_workers,
         )
         was_training = net.training
         net.eval()
