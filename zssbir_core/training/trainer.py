@@ -215,8 +215,8 @@ class Trainer:
                 raise KeyboardInterrupt
             self._emit({"event": "teacher", "done": done, "total": total})
 
-        if self.context.is_main:
-            labels = class_soft_labels(
+        def load() -> torch.Tensor:
+            return class_soft_labels(
                 train,
                 backbone=self.config.backbone,
                 weights=self.config.weights,
@@ -226,16 +226,13 @@ class Trainer:
                 num_workers=self.config.num_workers,
                 progress=report,
             )
+
+        # Rank 0 computes and caches the labels; the other ranks read that cache after the barrier.
+        if self.context.is_main:
+            labels = load()
         distributed.barrier(self.context)
-        if not self.context.is_main:  # rank 0 has filled the cache by now
-            labels = class_soft_labels(
-                train,
-                backbone=self.config.backbone,
-                weights=self.config.weights,
-                temperature=self.config.temperature,
-                image_size=self.config.image_size,
-                device=self.device,
-            )
+        if not self.context.is_main:
+            labels = load()
         return labels.to(self.device)
 
     def _train_loader(self, train: FolderDataset, sampler: Any, epoch: int) -> torch.utils.data.DataLoader:
