@@ -155,6 +155,16 @@ def test_load_model_from_checkpoint_directory(tmp_path):
     assert embedder.name == "mine"
 
 
+def test_load_model_from_a_training_output_folder(tmp_path):
+    # ``zssbir-cli eval --model RUN`` where RUN is what ``train --output RUN`` wrote.
+    net = ZSSBIRNet(build_backbone("efficientnet_lite0", pretrained=False), 24)
+    checkpoint = save_checkpoint(net, tmp_path / "run" / "model", classes=["x"])
+    (tmp_path / "run" / "summary.json").write_text("{}")
+    embedder = load_model(tmp_path / "run")
+    assert embedder.model_id == read_checkpoint_info(checkpoint).model_id
+    assert embedder.name == "run"
+
+
 @pytest.mark.parametrize("spec", ["resnet18-imagenet", "/no/such/dir"])
 def test_unknown_model_lists_the_choices(spec):
     with pytest.raises(ModelLoadError, match="lite0-imagenet"):

@@ -28,6 +28,7 @@ from zssbir_core.models.preprocessing import Preprocessing
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
 FORMAT = "zssbir-checkpoint"
+TRAINING_MODEL_DIR = "model"  # the checkpoint's folder inside a training run's output folder
 FORMAT_VERSION = 1
 
 
@@ -63,6 +64,15 @@ def is_checkpoint_dir(path: str | Path) -> bool:
     """True when ``path`` is a directory holding both checkpoint files."""
     path = Path(path)
     return (path / WEIGHTS_FILE).is_file() and (path / META_FILE).is_file()
+
+
+def find_checkpoint_dir(path: str | Path) -> Path | None:
+    """``path`` when it is a checkpoint directory, the checkpoint inside it when it is a training
+    run's output folder, else None."""
+    for candidate in (Path(path), Path(path) / TRAINING_MODEL_DIR):
+        if is_checkpoint_dir(candidate):
+            return candidate
+    return None
 
 
 def save_checkpoint(

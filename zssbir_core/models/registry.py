@@ -14,7 +14,7 @@ from PIL import Image
 from zssbir_core.device import autocast, resolve_device
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models.backbones import build_backbone
-from zssbir_core.models.checkpoint import is_checkpoint_dir, load_checkpoint
+from zssbir_core.models.checkpoint import find_checkpoint_dir, load_checkpoint
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
 
@@ -63,7 +63,8 @@ def load_model(
     weights: str | Path | None = None,
     image_size: int | None = None,
 ) -> Embedder:
-    """Load ``resnet50-imagenet``, ``lite0-imagenet`` or a checkpoint directory for inference.
+    """Load ``resnet50-imagenet``, ``lite0-imagenet``, a checkpoint directory or a training run's
+    output folder (its checkpoint) for inference.
 
     ``weights`` is a local ImageNet weights file for a built-in model; ``image_size`` overrides the
     input size (smaller is faster; the model id records it, so vectors of two sizes never mix).
@@ -74,14 +75,14 @@ def load_model(
         backbone = build_backbone(BUILTIN_BACKBONES[spec_text], weights=weights)
         net = ZSSBIRNet(backbone, embedding_dim=None)
         preprocessing, model_id, name = backbone.preprocessing, spec_text, spec_text
-    elif is_checkpoint_dir(spec_text):
-        net, info = load_checkpoint(spec_text)
+    elif (checkpoint := find_checkpoint_dir(spec_text)) is not None:
+        net, info = load_checkpoint(checkpoint)
         preprocessing, model_id = info.preprocessing, info.model_id
         name = Path(spec_text).resolve().name
     else:
         raise ModelLoadError(
             f"unknown model {spec_text!r}: give one of {', '.join(BUILTIN_MODELS)} or a checkpoint directory "
-            "(a folder with model.safetensors and model.json)"
+            "(a folder with model.safetensors and model.json, or the output folder of zssbir-cli train)"
         )
     if image_size is not None and image_size != preprocessing.image_size:
         preprocessing = preprocessing.with_size(image_size)

@@ -30,13 +30,13 @@ from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, scan_folder_dataset
 from zssbir_core.errors import DatasetError, ModelLoadError, ZssbirError
 from zssbir_core.models import ZSSBIRNet, build_backbone, is_checkpoint_dir, load_checkpoint, save_checkpoint
+from zssbir_core.models.checkpoint import TRAINING_MODEL_DIR as MODEL_DIR
 from zssbir_core.models.registry import BUILTIN_BACKBONES
 from zssbir_core.training import distributed, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
 from zssbir_core.training.config import TrainConfig
 
 CONFIG_FILE = "config.json"
-MODEL_DIR = "model"
 HISTORY_FILE = "history.jsonl"
 SUMMARY_FILE = "summary.json"
 
