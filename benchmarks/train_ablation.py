@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sketchy-seen100"
 HELDOUT = Path(__file__).resolve().parent / "heldout_classes.txt"
-ROWS = ("baseline", "full", "short", "no-lq", "no-lc", "no-lk")
+ROWS = ("baseline", "full-500", "full", "short", "no-lq", "no-lc", "no-lk")
 ABLATION = {"short": {}, "no-lq": {"lq": 0.0}, "no-lc": {"lc": 0.0}, "no-lk": {"lk": 0.0}}
 # The short rows: smaller batches (8 classes x 1 photo + 1 sketch), so that a few minutes of a
 # shared 2-core CPU still make some tens of steps; validation on 5 sketches per class.
@@ -107,7 +107,7 @@ def write_table(results: dict, path: Path) -> None:
             continue
         summary = r["train"]["summary"]
         val = summary["best_metrics"].get("map_all")
-        label = {"full": "cpu-lite0 recipe", "short": "cpu-lite0, short schedule", "no-lq": "short, without Lq",
+        label = {"full-500": "cpu-lite0 before the sweep (500 steps or 30 min)", "full": "cpu-lite0 recipe", "short": "cpu-lite0, short schedule", "no-lq": "short, without Lq",
                  "no-lc": "short, without Lc", "no-lk": "short, without Lk"}[row]
         changes = ", ".join(f"{k}={v}" for k, v in r["train"]["config"].items() if k != "exclude_classes")
         lines.append(
