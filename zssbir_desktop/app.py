@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args, qt_args = parse_args(argv[1:])
 
+    from zssbir_core.cpu_allocator import keep_freed_memory
+
+    keep_freed_memory()  # before torch allocates anything: see zssbir_core/cpu_allocator.py
+
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
