@@ -13,7 +13,8 @@ of the Sketchy sample into ``--workdir`` (not the repository), then for each bac
 
 ``resnet50`` is built with ``pretrained=False`` (its ImageNet weights cannot be downloaded on the
 benchmark machine; speed does not depend on weight values). ``efficientnet_lite0`` uses its real
-ImageNet weights. Example::
+ImageNet weights. Like the app and ``zssbir-cli``, it keeps freed memory for reuse
+(``zssbir_core.cpu_allocator``; ``ZSSBIR_MALLOC_TUNING=0`` measures without). Example::
 
     python benchmarks/library_indexing.py --photos 64 --output docs/benchmarks/library_indexing.json
 """
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from zssbir_core.cpu_allocator import keep_freed_memory
 from zssbir_core.imageio import load_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
@@ -128,13 +130,14 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    malloc_tuning = keep_freed_memory()  # as zssbir and zssbir-cli do at start-up
 
     photos = make_camera_jpegs(args.source, args.workdir, args.photos)
     sizes = [p.stat().st_size for p in photos]
     report = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {platform.processor() or ''}",
         "photos": len(photos), "median_jpeg_bytes": int(np.median(sizes)), "batch_size": args.batch_size,
-        "device": args.device, "results": {},
+        "device": args.device, "malloc_tuning": malloc_tuning, "results": {},
     }
     for name in args.backbones:
         embedder = embedder_for(name, args.device)
