@@ -3,8 +3,8 @@
 PyTorch's CPU allocator calls malloc and free for each tensor. glibc serves blocks above its mmap
 threshold (at most 32 MiB, usually far less) with a fresh ``mmap`` and unmaps them on ``free``,
 so every batch through a convolutional network faults all the pages of its activations in again,
-and the kernel zeroes each one: on a 2-core machine EfficientNet-Lite0 inference spent twice as
-long in the kernel as in the network (``benchmarks/cpu_allocator.py``). Raising the mmap and trim
+and the kernel zeroes each one: on a 2-core machine EfficientNet-Lite0 inference spent as much
+time in the kernel as in the network, or more (``benchmarks/cpu_allocator.py``). Raising the mmap and trim
 thresholds keeps those buffers in the heap, where the next batch reuses them. The price is that
 the process keeps its peak heap until it exits, which the same benchmark measures.
 
