@@ -33,10 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from zssbir_core.training.trainer import split_validation_classes  # noqa: E402
+from train_ablation import DEFAULT_DATA, heldout_classes  # noqa: E402  (this script's folder)
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "sketchy-seen100"
-HELDOUT = Path(__file__).resolve().parent / "heldout_classes.txt"
+from zssbir_core.training.trainer import split_validation_classes  # noqa: E402
 # The cpu-lite0 schedule the sweep was first run on (the recipe itself was shortened after it),
 # and the recipe's own schedule; both without a time budget and validating on every sketch.
 SCHEDULES = {
@@ -57,7 +56,7 @@ RUNS: list[tuple[str, dict]] = [
 
 def class_split(data: Path, train_classes: int | None) -> tuple[list[str], list[str]]:
     """The validation classes (as the recipe picks them) and the classes to exclude."""
-    heldout = [line.strip() for line in HELDOUT.read_text().splitlines() if line.strip()]
+    heldout = heldout_classes()
     rest = sorted(set(p.name for p in (data / "photo").iterdir() if p.is_dir()) - set(heldout))
     val = split_validation_classes(rest, 10, 0)
     train = sorted(set(rest) - set(val))
