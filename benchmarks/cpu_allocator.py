@@ -9,9 +9,13 @@ seconds, minor page faults and peak resident memory:
   warm-up;
 - ``train``: ``zssbir-cli train`` with the ``cpu-lite0`` recipe for 12 steps on 10 classes of
   ``sketchy-seen100`` (no validation), teacher soft labels computed afresh; images/s is the
-  median of the steps' rates after the first two, and the child's wall time includes the teacher.
+  median of the steps' rates after the first two, and the child's wall time includes the teacher;
+- ``soak`` (``--soak``, once per setting): 160 Lite0 batches of mixed sizes (1 to 32 images, 160
+  or 224 px, fixed random order), resident memory every 20 batches: whether the kept memory
+  settles or keeps growing.
 
     python benchmarks/cpu_allocator.py --repeats 3
+    python benchmarks/cpu_allocator.py --soak --json docs/benchmarks/cpu_allocator_soak.json
 """
 
 from __future__ import annotations
@@ -46,6 +50,25 @@ def child_embed(batch: int) -> dict:
         embedder.embed_tensors(images)
         rates.append(batch / (time.perf_counter() - start))
     return {"images_per_s": statistics.median(rates)}
+
+
+def child_soak() -> dict:
+    import random
+
+    import torch
+
+    from zssbir_core.models import load_model
+
+    embedder = load_model("lite0-imagenet")
+    rng = random.Random(0)
+    rss_mib, images, start = [], 0, time.perf_counter()
+    for batch in range(1, 161):
+        count = rng.choice([32, 32, 32, 7, 19, 1])
+        embedder.embed_tensors(torch.randn(count, 3, *[rng.choice([224, 224, 160])] * 2))
+        images += count
+        if batch % 20 == 0:
+            rss_mib.append(int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20)
+    return {"images_per_s": images / (time.perf_counter() - start), "rss_mib_every_20_batches": rss_mib}
 
 
 def child_train(data: Path) -> dict:
@@ -85,7 +108,12 @@ def child_main(kind: str, arg: str) -> None:
 
     applied = keep_freed_memory()
     before = resource.getrusage(resource.RUSAGE_SELF)
-    row = child_embed(int(arg)) if kind == "embed" else child_train(Path(arg))
+    if kind == "embed":
+        row = child_embed(int(arg))
+    elif kind == "soak":
+        row = child_soak()
+    else:
+        row = child_train(Path(arg))
     after = resource.getrusage(resource.RUSAGE_SELF)
     row.update(tuned=applied, user_s=round(after.ru_utime - before.ru_utime, 1),
                sys_s=round(after.ru_stime - before.ru_stime, 1), minor_faults=after.ru_minflt - before.ru_minflt,
@@ -98,20 +126,23 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=REPO / "docs" / "benchmarks" / "cpu_allocator.json")
+    parser.add_argument("--soak", action="store_true", help="run only the soak case, once per setting")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(*args.child)
         return 0
     cases = [("embed", "32"), ("embed", "64")]
-    if (args.data / "photo").is_dir():
+    if args.soak:
+        cases, args.repeats = [("soak", "-")], 1
+    elif (args.data / "photo").is_dir():
         cases.append(("train", str(args.data)))
     else:
         print(f"no data at {args.data}: skipping the training case", file=sys.stderr)
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} logical cores, {platform.libc_ver()}",
                      "load_at_start": round(os.getloadavg()[0], 2), "cases": {}}
     for kind, arg in cases:
-        name = kind if kind == "train" else f"embed-batch-{arg}"
+        name = f"embed-batch-{arg}" if kind == "embed" else kind
         runs: dict[str, list[dict]] = {"untuned": [], "tuned": []}
         for _ in range(args.repeats):
             for tuned in (False, True):
