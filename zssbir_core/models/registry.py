@@ -27,13 +27,17 @@ OFFLINE_MODEL = "lite0-imagenet"
 
 @dataclass
 class Embedder:
-    """A network ready for inference on one device, with the preprocessing it was trained with."""
+    """A network ready for inference on one device, with the preprocessing it was trained with.
+
+    ``flip_average`` embeds each image and its mirror image and averages the two vectors.
+    """
 
     net: ZSSBIRNet
     device: torch.device
     preprocessing: Preprocessing
     model_id: str
     name: str
+    flip_average: bool = False
 
     @property
     def embedding_dim(self) -> int:
@@ -45,8 +49,11 @@ class Embedder:
         if self.device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device):
-            vectors = self.net.encode(batch)
-        return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
+            vectors = torch.nn.functional.normalize(self.net.encode(batch).float(), dim=1)
+            if self.flip_average:
+                flipped = torch.nn.functional.normalize(self.net.encode(batch.flip(-1)).float(), dim=1)
+                vectors = torch.nn.functional.normalize(vectors + flipped, dim=1)
+        return vectors.cpu().numpy()
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> (N, D) float32 L2-normalised rows."""
