@@ -43,7 +43,7 @@ RUNS: dict[str, dict] = {
     "lite2-all100": {"data": "all100", "epochs": 8, "backbone": "efficientnet_lite2"},
     "lite0-seen100": {"data": "seen100", "epochs": 8},
     "lite0-all100-192px": {"data": "all100", "epochs": 8, "image_size": 192},
-    "lite0-all100-pseudo": {"data": "all100", "epochs": 8, "pseudo_sketches": 0.25},
+    "lite0-all100-pseudo": {"data": "all100", "epochs": 8, "pseudo_sketch_fraction": 0.25},
 }
 
 

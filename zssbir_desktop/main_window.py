@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from zssbir_core.errors import ZssbirError
+from zssbir_core.models.catalog import DEFAULT_MODEL, model_choices
 from zssbir_desktop.canvas import SketchCanvas
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import log_file
@@ -52,7 +53,7 @@ from zssbir_desktop.message_bar import MessageBar
 from zssbir_desktop.preview import PREVIEW_SIZE, PreviewPanel
 from zssbir_desktop.results_model import PathRole, PhotoIdRole, ResultsModel, ScoreRole
 from zssbir_desktop.results_view import ResultsView
-from zssbir_desktop.settings import OFFLINE_MODEL, Preferences, save_preferences
+from zssbir_desktop.settings import Preferences, save_preferences
 from zssbir_desktop.settings_dialog import SettingsDialog
 from zssbir_desktop.thumbnails import ThumbnailLoader
 
@@ -520,8 +521,24 @@ class MainWindow(QMainWindow):
             self._maybe_start_indexing(startup=True)
 
     def load_model(self) -> None:
-        """Load the model named in the preferences."""
-        self.engine.load_model(self.prefs.model, self.prefs.device, self.prefs.weights_file or None)
+        """Load the model named in the preferences, or else the library's own model, or else the
+        default model."""
+        spec, image_size = self.model_spec()
+        self.engine.load_model(spec, self.prefs.device, self.prefs.weights_file or None, image_size)
+
+    def model_spec(self) -> tuple[str, int | None]:
+        """The model to search with: ``(spec, image size or None)``."""
+        if self.prefs.model:
+            return self.prefs.model, None
+        library = self.engine.library
+        if library is not None and library.model_id is not None:
+            from zssbir_core.library.model_spec import model_spec_for
+
+            try:
+                return model_spec_for(library.model_id)
+            except ZssbirError as error:
+                log.warning("the library's model: %s", error)
+        return DEFAULT_MODEL, None
 
     def _model_loading(self, spec: str) -> None:
         name = Path(spec).name if ("/" in spec or "\\" in spec) else spec
@@ -548,7 +565,7 @@ class MainWindow(QMainWindow):
 
         self.model_busy.hide()
         self.model_label.setText("Model: not loaded")
-        wants_resnet = self.prefs.model == "resnet50-imagenet" and not self.prefs.weights_file
+        wants_resnet = self.model_spec()[0] == "resnet50-imagenet" and not self.prefs.weights_file
         if isinstance(error, WeightsUnavailableError) and wants_resnet and not self._download_offered:
             self._download_offered = True
             self.download_weights()
@@ -565,7 +582,7 @@ class MainWindow(QMainWindow):
             f"The model could not be loaded: {detail}",
             "error",
             [
-                ("Use Lite0", self.use_offline_model),
+                ("Use the default model", self.use_offline_model),
                 ("Choose a checkpoint…", self.choose_checkpoint),
                 ("Settings…", self.open_settings),
             ],
@@ -626,11 +643,11 @@ class MainWindow(QMainWindow):
         self.message_bar.setToolTip(reason)
         self.message_bar.show_message(
             "<b>The ResNet50 model is not available on this computer</b> and could not be downloaded "
-            "(no internet connection?). Use the Lite0 model, which works offline, or choose a weights "
+            "(no internet connection?). Use the default model, which works offline, or choose a weights "
             f"file or a trained checkpoint.<br><small>{reason.split('. ')[0]}.</small>",
             "warning",
             [
-                ("Use Lite0 (offline)", self.use_offline_model),
+                ("Use the default model (offline)", self.use_offline_model),
                 ("Choose a weights file…", self.choose_weights_file),
                 ("Choose a checkpoint…", self.choose_checkpoint),
                 ("Retry download", lambda: self.download_weights()),
@@ -638,8 +655,8 @@ class MainWindow(QMainWindow):
         )
 
     def use_offline_model(self) -> None:
-        """Switch to the built-in offline model and remember it."""
-        self._change_model(OFFLINE_MODEL, weights="")
+        """Switch to the default model (it works offline) and remember it."""
+        self._change_model(DEFAULT_MODEL, weights="")
 
     def choose_weights_file(self) -> None:
         """Ask for a ResNet50 weights file and use it from now on."""
@@ -1064,20 +1081,13 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> SettingsDialog:
         """A settings dialog for the current preferences, with every registered extra page."""
         devices: dict[str, str] | None = None
-        models: list[tuple[str, str]] = [
-            ("resnet50-imagenet", "ResNet50 (ImageNet)"),
-            ("lite0-imagenet", "EfficientNet-Lite0 (ImageNet, works offline)"),
-        ]
+        models = [(choice.spec, choice.label) for choice in model_choices()]
         try:
             from zssbir_core.device import available_devices
-            from zssbir_core.models.store import ModelStore
 
             devices = {}
             for info in available_devices():
                 devices.setdefault(info.name.split(":")[0], info.description)
-            models += [
-                (str(m.checkpoint_dir), f"{m.name} (trained {m.created[:10]})") for m in ModelStore().list()
-            ]
         except ZssbirError as error:
             log.warning("settings: %s", error)
         dialog = SettingsDialog(self.prefs, devices=devices, models=models, parent=self)

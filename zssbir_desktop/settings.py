@@ -12,8 +12,6 @@ APPLICATION = "zssbir"
 
 THEMES = ("system", "light", "dark")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-DEFAULT_MODEL = "resnet50-imagenet"
-OFFLINE_MODEL = "lite0-imagenet"
 
 
 @dataclass
@@ -21,11 +19,12 @@ class Preferences:
     """Everything the user can set in the settings dialog.
 
     ``library_dir`` empty means the default library under platformdirs; ``model`` is a built-in
-    model name or a checkpoint directory; ``weights_file`` an optional local ResNet50 weights file.
+    model name or a checkpoint directory, empty for "the library's own model, else the default
+    model"; ``weights_file`` an optional local ResNet50 weights file.
     """
 
     device: str = "auto"
-    model: str = DEFAULT_MODEL
+    model: str = ""
     weights_file: str = ""
     results_count: int = 24
     thumbnail_size: int = 160

@@ -138,6 +138,7 @@ class SettingsDialog(QDialog):
         self.model_combo.setToolTip("The network that turns sketches and photos into vectors")
         for spec, label in models or []:
             self.model_combo.addItem(label, spec)
+        self.model_combo.insertItem(0, "Automatic: the library's own model, else the default", "")
         self._select_model(prefs.model)
         choose_checkpoint = QPushButton("Checkpoint folder…")
         choose_checkpoint.setToolTip("Use a trained model (a folder with model.json)")
@@ -206,7 +207,7 @@ class SettingsDialog(QDialog):
         return replace(
             self._prefs,
             device=self.device_combo.currentData(),
-            model=self.model_combo.currentData() or self._prefs.model,
+            model=self.model_combo.currentData() if self.model_combo.currentData() is not None else self._prefs.model,
             weights_file=self.weights_edit.text().strip(),
             results_count=self.results_spin.value(),
             thumbnail_size=self.thumb_spin.value(),

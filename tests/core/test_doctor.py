@@ -57,7 +57,7 @@ def test_qt_plugin_that_cannot_load_fails_with_the_reason(tmp_path: Path) -> Non
     """Qt aborts the child process; doctor survives it, reports everything else and says why."""
     result = _doctor(tmp_path, QT_QPA_PLATFORM="no-such-platform")
     assert result.returncode == 1
-    for heading in ("Versions", "Devices", "Paths", "Model weights", "Qt"):
+    for heading in ("Versions", "Devices", "Paths", "Models", "Qt"):
         assert f"\n{heading}\n" in f"\n{result.stdout}"
     assert ('problem: the Qt platform plugin cannot load: Could not find the Qt platform plugin '
             '"no-such-platform"') in result.stdout

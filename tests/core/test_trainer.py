@@ -182,3 +182,27 @@ def test_recipes_load_and_bad_settings_are_refused(tmp_path: Path) -> None:
     bad.write_text("[1, 2")
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_config_file(TrainConfig(), bad)
+
+
+def test_drawn_sketches_join_real_ones_at_the_asked_fraction(tmp_path: Path) -> None:
+    """pseudo_sketch_fraction: drawings of the photos beside the real sketches, and a run with them."""
+    from zssbir_core.data.folder import scan_folder_dataset
+    from zssbir_core.data.pseudo_sketch import with_drawn_sketches
+
+    data = make_dataset(tmp_path / "data", classes=3)
+    dataset = scan_folder_dataset(data)
+    mixed, drawn = with_drawn_sketches(dataset, 0.25)
+    photo_paths = {s.path for s in dataset.photos()}
+    assert drawn and drawn <= photo_paths
+    for label in range(len(dataset.classes)):
+        real = sum(1 for s in dataset.sketches() if s.label == label)
+        added = sum(1 for s in mixed.sketches() if s.label == label and s.path in drawn)
+        assert added == round(0.25 * real / 0.75)
+    with pytest.raises(ValueError):
+        with_drawn_sketches(dataset, 1.0)
+
+    config = TrainConfig(**{**TINY, "pseudo_sketch_fraction": 0.5})
+    result = Trainer(config, data, tmp_path / "run", device="cpu").run()
+    assert result.status == "completed" and result.steps == 4
+    with pytest.raises(ConfigError, match="pseudo_sketch_fraction"):
+        TrainConfig(pseudo_sketch_fraction=1.5)

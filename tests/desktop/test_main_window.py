@@ -241,7 +241,7 @@ def test_missing_checkpoint_is_a_readable_message(qtbot, tmp_path) -> None:
     with qtbot.waitSignal(window.engine.model_failed, timeout=WAIT_MS):
         window.load_model()
     assert "could not be loaded" in window.message_bar.text()
-    assert "Use Lite0" in window.message_bar.button_texts()
+    assert "Use the default model" in window.message_bar.button_texts()
 
 
 def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) -> None:
@@ -258,3 +258,20 @@ def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) ->
     assert window.engine.library.model_id == other.model_id
     qtbot.waitUntil(lambda: window.results_model.rowCount() == 12, timeout=WAIT_MS)
     assert not window.message_bar.isVisible()
+
+
+def test_without_a_chosen_model_the_library_keeps_its_own(qtbot, tmp_path) -> None:
+    """A library indexed with another built-in model opens with that model, offline, no banner;
+    a new library gets the default model."""
+    from zssbir_core.models.catalog import DEFAULT_MODEL
+
+    window = make_window(qtbot, tmp_path, prefs=Preferences(rescan_on_start=False))
+    assert window.model_spec() == (DEFAULT_MODEL, None)
+    window.engine.library.store.set_meta("model_id", "lite1-imagenet@96")
+    assert window.model_spec() == ("lite1-imagenet", 96)
+    with qtbot.waitSignal(window.engine.model_ready, timeout=WAIT_MS):
+        window.load_model()
+    assert window.engine.embedder.model_id == "lite1-imagenet@96"
+    assert not window.message_bar.isVisible()
+    window.prefs.model = "lite0-imagenet"  # a model the user chose wins
+    assert window.model_spec() == ("lite0-imagenet", None)

@@ -1,5 +1,5 @@
 """Getting a model: the ResNet50 download dialog (against a local HTTP server), its Cancel, and
-the plain offline message with its ways forward (Lite0, a weights file, a checkpoint)."""
+the plain offline message with its ways forward (the default model, a weights file, a checkpoint)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QPushButton
 
+from zssbir_core.models.catalog import DEFAULT_MODEL
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.main_window import MainWindow
 from zssbir_desktop.settings import Preferences, load_preferences
@@ -63,17 +64,17 @@ def resnet_window(qtbot, tmp_path, monkeypatch) -> MainWindow:
     return window
 
 
-def test_offline_says_so_and_offers_lite0(qtbot, resnet_window, server, tmp_path) -> None:
+def test_offline_says_so_and_offers_the_default_model(qtbot, resnet_window, server, tmp_path) -> None:
     window = resnet_window
     window.weights_url = f"{server}/missing.pth"
     window.load_model()
     qtbot.waitUntil(lambda: "not available" in window.message_bar.text(), timeout=WAIT_MS)
     buttons = window.message_bar.button_texts()
-    assert {"Use Lite0 (offline)", "Choose a weights file…", "Choose a checkpoint…"} <= set(buttons)
+    assert {"Use the default model (offline)", "Choose a weights file…", "Choose a checkpoint…"} <= set(buttons)
     assert not list((tmp_path / "torch").rglob("*.pth"))
     with qtbot.waitSignal(window.engine.model_ready, timeout=WAIT_MS):
-        window.message_bar.trigger("Use Lite0 (offline)")
-    assert load_preferences(QSettings()).model == "lite0-imagenet"  # used from now on
+        window.message_bar.trigger("Use the default model (offline)")
+    assert load_preferences(QSettings()).model == DEFAULT_MODEL  # used from now on
 
 
 def test_download_shows_progress_and_cancel_leaves_nothing(qtbot, resnet_window, server, tmp_path) -> None:

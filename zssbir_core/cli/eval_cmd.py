@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             + METRICS_HELP
         ),
     )
-    parser.add_argument("--model", required=True, help="lite0-imagenet, resnet50-imagenet or a checkpoint directory")
+    parser.add_argument("--model", default="default",
+                        help="default (the default), a built-in model (zssbir-cli doctor lists them) or a checkpoint directory")
     parser.add_argument("--data", required=True, type=Path, help="dataset folder")
     parser.add_argument(
         "--classes",

@@ -26,8 +26,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --weights, --device, --image-size, shared by index and search."""
     parser.add_argument(
         "--model",
-        help="resnet50-imagenet, lite0-imagenet, or a trained checkpoint folder "
-        "(default: the library's model, or resnet50-imagenet for a new library)",
+        help="default, a built-in model (zssbir-cli doctor lists them) or a trained checkpoint folder "
+        "(default: the library's model, or the default model for a new library)",
     )
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
@@ -37,7 +37,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def load_library_model(args: argparse.Namespace, library: Any) -> Any:
     """The Embedder named by --model, or the one the library was indexed with."""
     from zssbir_core.library.model_spec import model_spec_for
-    from zssbir_core.models.registry import DEFAULT_MODEL, load_model
+    from zssbir_core.models.catalog import DEFAULT_MODEL
+    from zssbir_core.models.registry import load_model
 
     spec, image_size = args.model, args.image_size
     if spec is None:

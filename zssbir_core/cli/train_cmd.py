@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from zssbir_core.models.catalog import BACKBONES as BACKBONE_NAMES
+
 DEFAULT_RECIPE = "standard"
 
 
@@ -32,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipe", help=f"named recipe (default {DEFAULT_RECIPE}); see --list-recipes")
     parser.add_argument("--list-recipes", action="store_true", help="print the shipped recipes and exit")
     parser.add_argument("--config", type=Path, help="JSON file of settings overriding the recipe")
-    parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"))
-    parser.add_argument("--init", help="starting model: a checkpoint directory or lite0-imagenet / resnet50-imagenet")
+    parser.add_argument("--backbone", choices=BACKBONE_NAMES)
+    parser.add_argument("--init", help="starting model: default, a built-in model (zssbir-cli doctor lists them) "
+                        "or a checkpoint directory")
     parser.add_argument("--weights", help="local ImageNet weights file for the backbone (e.g. ResNet50 offline)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
     parser.add_argument("--epochs", type=int)
@@ -57,13 +60,12 @@ def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
     if args.init is not None and args.backbone is None:
-        from zssbir_core.models import is_checkpoint_dir, read_checkpoint_info
-        from zssbir_core.models.registry import BUILTIN_BACKBONES
+        from zssbir_core.models.catalog import backbone_of
 
-        if args.init in BUILTIN_BACKBONES:
-            changes["backbone"] = BUILTIN_BACKBONES[args.init]
-        elif is_checkpoint_dir(args.init):
-            changes["backbone"] = read_checkpoint_info(args.init).backbone
+        try:
+            changes["backbone"] = backbone_of(args.init)
+        except ZssbirError:
+            pass  # the trainer names the problem with --init
     if args.batch_size is not None:
         per_class = 2 * base.samples_per_domain
         changes["classes_per_batch"] = max(2, args.batch_size // per_class)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from zssbir_core.data.domains import SKETCH
 from zssbir_core.data.folder import Sample
 from zssbir_core.errors import DatasetError, ImageReadError
 from zssbir_core.imageio import open_image
@@ -15,6 +17,9 @@ from zssbir_core.imageio import open_image
 
 class ImageDataset(Dataset):
     """Item ``i`` is ``(transforms[domain](image), label, domain)`` of ``samples[i]``.
+
+    ``drawn_transform`` turns the SKETCH-domain samples whose file is among ``drawn_paths`` (photos
+    standing in as sketches) into sketch-domain tensors (a ``PseudoSketchTransform``).
 
     Images are decoded with ``open_image`` (RGB; with ``target_size``, large JPEGs are decoded at
     reduced scale, never below that side). A file that became unreadable since the dataset was
@@ -28,6 +33,8 @@ class ImageDataset(Dataset):
         transforms: Mapping[int, Callable[[Image.Image], torch.Tensor]],
         *,
         target_size: int | None = None,
+        drawn_paths: frozenset[Path] = frozenset(),
+        drawn_transform: Callable[[Image.Image], torch.Tensor] | None = None,
     ) -> None:
         missing = {sample.domain for sample in samples} - set(transforms)
         if missing:
@@ -35,6 +42,8 @@ class ImageDataset(Dataset):
         self.samples = list(samples)
         self.transforms = dict(transforms)
         self.target_size = target_size
+        self.drawn_paths = drawn_paths
+        self.drawn_transform = drawn_transform
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -45,4 +54,7 @@ class ImageDataset(Dataset):
             image = open_image(sample.path, target_size=self.target_size)
         except ImageReadError as error:
             raise DatasetError(f"{error} (the file changed after the dataset was checked)") from None
-        return self.transforms[sample.domain](image), sample.label, sample.domain
+        transform = self.transforms[sample.domain]
+        if self.drawn_transform is not None and sample.domain == SKETCH and sample.path in self.drawn_paths:
+            transform = self.drawn_transform
+        return transform(image), sample.label, sample.domain

@@ -183,6 +183,32 @@ def with_pseudo_sketches(dataset: Any) -> Any:
     return dataclasses.replace(dataset, samples=list(dataset.samples) + drawn)
 
 
+def with_drawn_sketches(dataset: Any, fraction: float) -> tuple[Any, frozenset]:
+    """A copy of ``dataset`` (with real sketches) where drawings of its photos make up about
+    ``fraction`` of each class's SKETCH-domain samples, and the set of those photos' paths.
+
+    Each photo is listed as a SKETCH sample as often as needed to reach the fraction (the
+    ``PseudoSketchTransform`` draws it in a new random style each time); classes without photos
+    get none.
+    """
+    from zssbir_core.data.domains import SKETCH
+
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError("fraction must be in [0, 1)")
+    sketches: dict[int, int] = {}
+    for sample in dataset.sketches():
+        sketches[sample.label] = sketches.get(sample.label, 0) + 1
+    photos: dict[int, list[Any]] = {}
+    for sample in dataset.photos():
+        photos.setdefault(sample.label, []).append(sample)
+    drawn = []
+    for label, class_photos in sorted(photos.items()):
+        wanted = round(fraction * sketches.get(label, 0) / (1.0 - fraction))
+        drawn += [dataclasses.replace(class_photos[i % len(class_photos)], domain=SKETCH) for i in range(wanted)]
+    paths = frozenset(sample.path for sample in drawn)
+    return dataclasses.replace(dataset, samples=list(dataset.samples) + drawn), paths
+
+
 def _worker_seed() -> int:
     """The DataLoader worker's seed, or 0 in the main process (or where torch is absent)."""
     try:

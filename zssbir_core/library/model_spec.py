@@ -11,13 +11,14 @@ def model_spec_for(model_id: str) -> tuple[str, int | None]:
     Built-in ids are ``name`` or ``name@size``; a checkpoint id (``ckpt-...``) is looked up among
     the user's trained models. Raises LibraryError when the model cannot be found.
     """
-    from zssbir_core.models.registry import BUILTIN_MODELS
-    from zssbir_core.models.store import ModelStore
+    from zssbir_core.models.catalog import BUILTIN_IDS
 
     base, _, size = model_id.partition("@")
     image_size = int(size) if size.isdigit() else None
-    if base in BUILTIN_MODELS:
+    if base in BUILTIN_IDS:
         return base, image_size
+    from zssbir_core.models.store import ModelStore
+
     stored = ModelStore().find(base)
     if stored is None:
         raise LibraryError(

@@ -1,42 +1,41 @@
-"""Backbones, the ZS-SBIR network, checkpoints and model loading by name."""
+"""Backbones, the ZS-SBIR network, checkpoints, the model catalog and model loading by name.
 
-from zssbir_core.models.backbones import BACKBONES, Backbone, build_backbone
-from zssbir_core.models.checkpoint import (
-    CheckpointInfo,
-    is_checkpoint_dir,
-    load_checkpoint,
-    read_checkpoint_info,
-    save_checkpoint,
-)
-from zssbir_core.models.network import NetOutput, ZSSBIRNet
-from zssbir_core.models.preprocessing import Preprocessing
-from zssbir_core.models.registry import (
-    BUILTIN_MODELS,
-    DEFAULT_MODEL,
-    OFFLINE_MODEL,
-    Embedder,
-    load_model,
-)
-from zssbir_core.models.resnet import DownloadCancelled, ensure_resnet50_weights, resnet50_cache_path
+The names below are imported on first use (PEP 562), so that ``zssbir_core.models.catalog`` can be
+imported without loading torch.
+"""
 
-__all__ = [
-    "BACKBONES",
-    "BUILTIN_MODELS",
-    "DEFAULT_MODEL",
-    "OFFLINE_MODEL",
-    "Backbone",
-    "CheckpointInfo",
-    "DownloadCancelled",
-    "Embedder",
-    "NetOutput",
-    "Preprocessing",
-    "ZSSBIRNet",
-    "build_backbone",
-    "ensure_resnet50_weights",
-    "is_checkpoint_dir",
-    "load_checkpoint",
-    "load_model",
-    "read_checkpoint_info",
-    "resnet50_cache_path",
-    "save_checkpoint",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SOURCES = {
+    "BACKBONES": "catalog",
+    "BUILTIN_IDS": "catalog",
+    "BUILTIN_MODELS": "catalog",
+    "DEFAULT_MODEL": "catalog",
+    "BuiltinModel": "catalog",
+    "Backbone": "backbones",
+    "build_backbone": "backbones",
+    "CheckpointInfo": "checkpoint",
+    "is_checkpoint_dir": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "read_checkpoint_info": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "NetOutput": "network",
+    "ZSSBIRNet": "network",
+    "Preprocessing": "preprocessing",
+    "Embedder": "registry",
+    "load_model": "registry",
+    "DownloadCancelled": "resnet",
+    "ensure_resnet50_weights": "resnet",
+    "resnet50_cache_path": "resnet",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)

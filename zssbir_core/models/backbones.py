@@ -9,9 +9,9 @@ from torch import nn
 
 from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
 from zssbir_core.models import efficientnet_lite, resnet
+from zssbir_core.models.catalog import BACKBONES
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
 
-BACKBONES = ("resnet50", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 class Backbone(nn.Module):

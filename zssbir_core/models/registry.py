@@ -1,5 +1,5 @@
-"""Models by name: the built-in ImageNet baselines and trained checkpoint directories, wrapped as
-an ``Embedder`` that turns images into the vectors the library indexes and searches."""
+"""Models by name (the catalog's built-in models, checkpoint directories, training runs), loaded
+as an ``Embedder`` that turns images into the vectors the library indexes and searches."""
 
 from __future__ import annotations
 
@@ -13,16 +13,11 @@ from PIL import Image
 
 from zssbir_core.device import autocast, resolve_device
 from zssbir_core.errors import ModelLoadError
+from zssbir_core.models import catalog
 from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.checkpoint import find_checkpoint_dir, load_checkpoint
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
-
-# Built-in name -> backbone. Their embedding is the backbone's pooled ImageNet feature.
-BUILTIN_BACKBONES = {"resnet50-imagenet": "resnet50", "lite0-imagenet": "efficientnet_lite0"}
-BUILTIN_MODELS = tuple(BUILTIN_BACKBONES)
-DEFAULT_MODEL = "resnet50-imagenet"
-OFFLINE_MODEL = "lite0-imagenet"
 
 
 @dataclass
@@ -70,27 +65,30 @@ def load_model(
     weights: str | Path | None = None,
     image_size: int | None = None,
 ) -> Embedder:
-    """Load ``resnet50-imagenet``, ``lite0-imagenet``, a checkpoint directory or a training run's
-    output folder (its checkpoint) for inference.
+    """Load a built-in model of the catalog (or ``default``), a checkpoint directory or a training
+    run's output folder (its checkpoint) for inference.
 
-    ``weights`` is a local ImageNet weights file for a built-in model; ``image_size`` overrides the
-    input size (smaller is faster; the model id records it, so vectors of two sizes never mix).
+    ``weights`` is a local ImageNet weights file for a built-in ImageNet model; ``image_size``
+    overrides the input size (smaller is faster; the model id records it, so vectors of two sizes
+    never mix). A packaged trained model's id is its catalog id, so a library indexed with it
+    finds it again by name.
     """
     device = device if isinstance(device, torch.device) else resolve_device(device)
     spec_text = str(spec)
-    if spec_text in BUILTIN_BACKBONES:
-        backbone = build_backbone(BUILTIN_BACKBONES[spec_text], weights=weights)
+    builtin = catalog.builtin(spec_text)
+    if builtin is not None and builtin.checkpoint_dir is not None:
+        net, info = load_checkpoint(builtin.checkpoint_dir)
+        preprocessing, model_id, name = info.preprocessing, builtin.id, builtin.id
+    elif builtin is not None:
+        backbone = build_backbone(builtin.backbone, weights=weights)
         net = ZSSBIRNet(backbone, embedding_dim=None)
-        preprocessing, model_id, name = backbone.preprocessing, spec_text, spec_text
+        preprocessing, model_id, name = backbone.preprocessing, builtin.id, builtin.id
     elif (checkpoint := find_checkpoint_dir(spec_text)) is not None:
         net, info = load_checkpoint(checkpoint)
         preprocessing, model_id = info.preprocessing, info.model_id
         name = Path(spec_text).resolve().name
     else:
-        raise ModelLoadError(
-            f"unknown model {spec_text!r}: give one of {', '.join(BUILTIN_MODELS)} or a checkpoint directory "
-            "(a folder with model.safetensors and model.json, or the output folder of zssbir-cli train)"
-        )
+        raise ModelLoadError(catalog.unknown_model_message(spec_text))
     if image_size is not None and image_size != preprocessing.image_size:
         preprocessing = preprocessing.with_size(image_size)
         model_id = f"{model_id}@{image_size}"

@@ -40,7 +40,7 @@ def _unavailable(reason: str) -> WeightsUnavailableError:
         f"ResNet50 ImageNet weights are not available ({reason}). They come from {RESNET50_WEIGHTS.url} and "
         f"are cached at {resnet50_cache_path()}. Offline, copy that file there, or pass a local copy with "
         "--weights FILE (in the app: Settings > Model > choose a weights file), or use the offline "
-        "'lite0-imagenet' model."
+        "'default' model."
     )
 
 

@@ -28,6 +28,8 @@ class TrainConfig:
     follows whichever of the two is further along. ``exclude_classes`` are left out of training
     and validation altogether (a benchmark's test classes). Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
     classification and knowledge preservation losses; a weight of 0 removes that loss.
+    ``pseudo_sketch_fraction`` of the sketch-domain training samples are drawings of the photos
+    (``data/pseudo_sketch.py``) beside the real sketches (photos-only data uses drawings alone).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -57,6 +59,7 @@ class TrainConfig:
     mining: str = "hardest"
     temperature: float = 2.0
     label_smoothing: float = 0.1
+    pseudo_sketch_fraction: float = 0.0
 
     val_classes: list[str] | int = 0
     exclude_classes: list[str] = field(default_factory=list)
@@ -85,6 +88,7 @@ class TrainConfig:
             (min(self.lq, self.lc, self.lk) >= 0, "loss weights lq, lc, lk must not be negative"),
             (self.lq + self.lc + self.lk > 0, "at least one of the loss weights lq, lc, lk must be positive"),
             (self.temperature > 0, "temperature must be positive"),
+            (0.0 <= self.pseudo_sketch_fraction < 1.0, "pseudo_sketch_fraction must be in [0, 1)"),
             (self.mining in MINING_MODES, f"mining must be one of {', '.join(MINING_MODES)}"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.embedding_dim is None or self.embedding_dim >= 2, "embedding_dim must be >= 2 or null"),

@@ -31,7 +31,7 @@ from zssbir_core.data.folder import FolderDataset, scan_folder_dataset
 from zssbir_core.errors import DatasetError, ModelLoadError, ZssbirError
 from zssbir_core.models import ZSSBIRNet, build_backbone, is_checkpoint_dir, load_checkpoint, save_checkpoint
 from zssbir_core.models.checkpoint import TRAINING_MODEL_DIR as MODEL_DIR
-from zssbir_core.models.registry import BUILTIN_BACKBONES
+from zssbir_core.models import catalog
 from zssbir_core.training import distributed, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
 from zssbir_core.training.config import TrainConfig
@@ -189,7 +189,8 @@ class Trainer:
 
     def _build_net(self, num_classes: int) -> ZSSBIRNet:
         cfg = self.config
-        init = cfg.init
+        builtin = catalog.builtin(cfg.init) if cfg.init is not None else None
+        init = str(builtin.checkpoint_dir) if builtin is not None and builtin.checkpoint_dir is not None else cfg.init
         if init is not None and is_checkpoint_dir(init):
             net, info = load_checkpoint(init)
             if info.backbone != cfg.backbone:
@@ -198,12 +199,12 @@ class Trainer:
                 )
             net.set_num_classes(num_classes)
             return net.train()
-        if init is not None and init not in BUILTIN_BACKBONES:
+        if init is not None and builtin is None:
             raise ModelLoadError(
-                f"--init {init!r} is neither a checkpoint directory nor one of {', '.join(BUILTIN_BACKBONES)}"
+                f"--init {init!r} is neither a checkpoint directory nor one of {', '.join(catalog.BUILTIN_IDS)}"
             )
-        if init is not None and BUILTIN_BACKBONES[init] != cfg.backbone:
-            raise ModelLoadError(f"--init {init} has backbone {BUILTIN_BACKBONES[init]}, not {cfg.backbone}")
+        if builtin is not None and builtin.backbone != cfg.backbone:
+            raise ModelLoadError(f"--init {init} has backbone {builtin.backbone}, not {cfg.backbone}")
         backbone = build_backbone(cfg.backbone, weights=cfg.weights)
         return ZSSBIRNet(backbone, cfg.embedding_dim, num_classes)
 
@@ -241,12 +242,16 @@ class Trainer:
 
         preprocessing = self.preprocessing
         transforms = {PHOTO: train_transform(preprocessing, PHOTO), SKETCH: train_transform(preprocessing, SKETCH)}
-        if self.photos_only:
+        drawn = None
+        if self.photos_only or self.drawn_paths:
             from zssbir_core.data.pseudo_sketch import PseudoSketchTransform
 
-            transforms[SKETCH] = PseudoSketchTransform(transforms[SKETCH], seed=self.config.seed)
+            drawn = PseudoSketchTransform(transforms[SKETCH], seed=self.config.seed)
+        if self.photos_only:
+            transforms[SKETCH] = drawn
         return torch.utils.data.DataLoader(
-            ImageDataset(train.samples, transforms, target_size=self.preprocessing.image_size),
+            ImageDataset(train.samples, transforms, target_size=self.preprocessing.image_size,
+                         drawn_paths=self.drawn_paths, drawn_transform=drawn),
             batch_sampler=sampler,
             num_workers=self.config.num_workers,
             pin_memory=self.device.type == "cuda",
@@ -374,6 +379,11 @@ class Trainer:
             from zssbir_core.data.pseudo_sketch import with_pseudo_sketches
 
             train = with_pseudo_sketches(train)
+        self.drawn_paths: frozenset[Path] = frozenset()
+        if not self.photos_only and cfg.pseudo_sketch_fraction > 0:
+            from zssbir_core.data.pseudo_sketch import with_drawn_sketches
+
+            train, self.drawn_paths = with_drawn_sketches(train, cfg.pseudo_sketch_fraction)
         sampler = BalancedBatchSampler(
             [s.label for s in train.samples],
             [s.domain for s in train.samples],

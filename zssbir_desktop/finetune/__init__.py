@@ -11,16 +11,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from zssbir_core.models.catalog import model_choices
+
 from zssbir_desktop.finetune.controller import FineTuneController
 from zssbir_desktop.finetune.loss_plot import LossPlot
 from zssbir_desktop.finetune.panel import FineTunePanel
 from zssbir_desktop.finetune.runner import TrainingOutcome, TrainingRunner
 from zssbir_desktop.finetune.switcher import ModelSwitcher
-
-BUILTIN_STARTING_MODELS = [
-    ("lite0-imagenet", "EfficientNet-Lite0 (ImageNet)"),
-    ("resnet50-imagenet", "ResNet50 (ImageNet; needs its weights)"),
-]
 
 __all__ = [
     "FineTuneController",
@@ -37,7 +34,7 @@ __all__ = [
 
 def starting_models(controller: FineTuneController, current: str) -> list[tuple[str, str]]:
     """(spec, label) of the models a fine-tune can start from, the one in use first."""
-    models = list(BUILTIN_STARTING_MODELS)
+    models = [(choice.spec, choice.label) for choice in model_choices(include_stored=False)]
     try:
         models += [(str(m.checkpoint_dir), f"{m.name} (trained {m.created[:10]})") for m in controller.store.list()]
     except Exception:  # noqa: BLE001 - an unreadable store must not keep the page from opening
@@ -79,7 +76,7 @@ def install_fine_tuning(window: Any) -> FineTuneController:
     """Add the Fine-tuning page, the close guard and the model switcher to ``window`` (a MainWindow)."""
     from zssbir_desktop.settings import save_preferences
 
-    controller = FineTuneController(lambda: window.prefs.model, parent=window)
+    controller = FineTuneController(lambda: window.model_spec()[0], parent=window)
 
     def switched(spec: str) -> None:
         window.prefs.model = spec
@@ -97,7 +94,7 @@ def install_fine_tuning(window: Any) -> FineTuneController:
         from zssbir_core.device import available_devices
 
         devices = {info.name.split(":")[0]: info.description for info in available_devices()}
-        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.prefs.model),
+        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.model_spec()[0]),
                               devices=devices, use_model=switcher.use_model, parent=dialog)
         switcher.switched.connect(panel.refresh_models)
         dialog.add_page(panel, "Fine-tuning")

@@ -22,13 +22,13 @@ from PySide6.QtCore import QObject, Signal
 
 from zssbir_core import paths
 from zssbir_core.errors import ZssbirError
+from zssbir_core.models.catalog import backbone_of
 from zssbir_desktop.finetune.runner import CANCELLED, COMPLETED, TrainingOutcome, TrainingRunner
 from zssbir_desktop.workers import Report, TaskRunner
 
 log = logging.getLogger("zssbir.desktop.finetune")
 
 RECIPES = ("quick", "standard", "thorough")
-BACKBONE_OF_BUILTIN = {"lite0-imagenet": "efficientnet_lite0", "resnet50-imagenet": "resnet50"}
 
 
 class FineTuneController(QObject):
@@ -271,15 +271,6 @@ class FineTuneController(QObject):
         self.tasks.cancel_all()
         self.tasks.wait(timeout_ms)
         self._drop_workdir()
-
-
-def backbone_of(spec: str) -> str:
-    """The backbone of a built-in model name or a checkpoint directory."""
-    if spec in BACKBONE_OF_BUILTIN:
-        return BACKBONE_OF_BUILTIN[spec]
-    from zssbir_core.models.checkpoint import read_checkpoint_info
-
-    return read_checkpoint_info(spec).backbone
 
 
 def figures_text(figures: dict[str, Any]) -> str:
