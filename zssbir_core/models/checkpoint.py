@@ -13,6 +13,7 @@ cannot run code. Saving writes a temporary directory and renames it into place.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.model_json import FORMAT, FORMAT_VERSION, MAX_MODEL_JSON_BYTES, content_hash, parse_model_json
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
-from zssbir_core.models.safe_io import read_regular_file
+from zssbir_core.models.safe_io import first_line, read_regular_file
 from zssbir_core.models.schema import SchemaError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -85,9 +86,10 @@ class CheckedCheckpoint:
 
 
 def is_checkpoint_dir(path: str | Path) -> bool:
-    """True when ``path`` is a directory holding both checkpoint files."""
+    """True when ``path`` is a directory holding both checkpoint file names (of whatever kind: the
+    readers then refuse a link, device or pipe by name, rather than calling it no checkpoint)."""
     path = Path(path)
-    return (path / WEIGHTS_FILE).is_file() and (path / META_FILE).is_file()
+    return path.is_dir() and os.path.lexists(path / WEIGHTS_FILE) and os.path.lexists(path / META_FILE)
 
 
 def find_checkpoint_dir(path: str | Path) -> Path | None:
@@ -207,5 +209,5 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     try:
         net.load_state_dict(load_safetensors(checked.weights_bytes))
     except Exception as error:  # safetensors raises its own error types; the header was checked already
-        raise ModelLoadError(f"{directory} does not match its own description: {error}") from error
+        raise ModelLoadError(f"{directory} does not match its own description: {first_line(error)}") from error
     return net.to(device).eval(), checked.info

@@ -11,12 +11,14 @@ cap, and reads at most the cap, so a file that grows while it is read is refused
 from __future__ import annotations
 
 import os
+import pickle
 import stat
 from pathlib import Path
 
-from zssbir_core.errors import ModelLoadError
+from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
 
 _CHUNK = 1 << 20
+MAX_STATE_DICT_BYTES = 1 << 30
 
 
 def _flags(follow_links: bool) -> int:
@@ -72,3 +74,36 @@ def read_regular_file(path: str | Path, max_bytes: int, *, follow_links: bool = 
         raise ModelLoadError(f"cannot read {path}: {error.strerror or error}") from error
     finally:
         os.close(fd)
+
+
+def load_state_dict_file(path: str | Path, what: str) -> dict:
+    """An ImageNet weights file (``torch.save`` of a state dict) read as a regular file within
+    ``MAX_STATE_DICT_BYTES`` and unpickled with ``weights_only=True`` (no code can run).
+
+    ``what`` names the network in the message; raises ``WeightsUnavailableError``.
+    """
+    import io
+
+    import torch
+
+    try:
+        data = read_regular_file(path, MAX_STATE_DICT_BYTES)
+    except ModelLoadError as error:
+        raise WeightsUnavailableError(str(error)) from error
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:  # weights_only refused something: code, or an odd object
+        raise WeightsUnavailableError(
+            f"{path} is not {what} state dict: it holds more than tensors (refused; nothing in it was run)"
+        ) from error
+    except Exception as error:  # a truncated file, not a torch file at all
+        raise WeightsUnavailableError(f"{path} is not {what} state dict: {first_line(error)}") from error
+    if not isinstance(state, dict):
+        raise WeightsUnavailableError(f"{path} is not {what} state dict: it holds {type(state).__name__}")
+    return state
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, at most ``limit`` characters (torch's run to pages)."""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
