@@ -244,3 +244,22 @@ def test_bad_imagenet_weights_files(kind: str, tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("entry", ["[1, 2]", "null", '{"figures": [1, 2]}', '{"name": 5}', '{"data_folder": {}}',
+                                   "[" * 100_000, "fifo", "/dev/zero link"])
+def test_a_damaged_store_entry_is_left_out_of_the_list(entry: str, good: Path, store: ModelStore) -> None:
+    kept = store.import_checkpoint(good, name="kept")
+    damaged = store.import_checkpoint(good, name="damaged")
+    path = damaged.directory / "entry.json"
+    path.unlink()
+    if entry == "fifo":
+        os.mkfifo(path)
+    elif entry == "/dev/zero link":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text(entry)
+    listed = _in_thread(lambda: store.list())
+    assert listed is None  # no error and no hang
+    assert [m.key for m in store.list()] == [kept.key]
+    assert store.find(str(kept.checkpoint_dir)) == kept

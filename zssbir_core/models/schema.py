@@ -85,6 +85,16 @@ class Str(Rule):
 
 
 @dataclass(frozen=True)
+class Nullable(Rule):
+    """``null``, or a value that ``rule`` accepts."""
+
+    rule: Rule
+
+    def check(self, value: Any, where: str) -> Any:
+        return None if value is None else self.rule.check(value, where)
+
+
+@dataclass(frozen=True)
 class List(Rule):
     """A list of ``min_items`` to ``max_items`` values, each checked by ``item``."""
 

@@ -38,10 +38,23 @@ from zssbir_core.models.checkpoint import (
     check_checkpoint,
     read_checkpoint_info,
 )
+from zssbir_core.models.safe_io import read_regular_file
+from zssbir_core.models.schema import Nullable, Object, Str
 
 ENTRY_FILE = "entry.json"
 CHECKPOINT_DIR = "checkpoint"
 ENTRY_FORMAT = "zssbir-model-entry"
+MAX_ENTRY_BYTES = 1 << 20
+ENTRY_SCHEMA = Object(
+    required={},
+    optional={
+        "format": Str(max_length=64),
+        "name": Str(max_length=1000),
+        "created": Str(max_length=64),
+        "data_folder": Nullable(Str(max_length=10_000)),
+        "figures": Object(required={}, max_depth=16),
+    },
+)
 
 __all__ = ["ModelStore", "ModelStoreError", "StoredModel", "verify_checkpoint"]
 
@@ -228,7 +241,7 @@ class ModelStore:
     def _read(self, directory: Path) -> StoredModel:
         try:
             entry = _read_json(directory / ENTRY_FILE)
-            info = read_checkpoint_info(directory / CHECKPOINT_DIR)
+            info = read_checkpoint_info(directory / CHECKPOINT_DIR, follow_links=False)
         except (ModelLoadError, ModelStoreError) as error:
             raise ModelStoreError(f"{directory} is not a usable model entry: {error}") from error
         return StoredModel(
@@ -265,13 +278,12 @@ def _same_path(text: str, path: Path) -> bool:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """``entry.json``: a plain file within its cap, checked against ``ENTRY_SCHEMA``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        data = json.loads(read_regular_file(path, MAX_ENTRY_BYTES, follow_links=False).decode("utf-8"))
+        return ENTRY_SCHEMA.check(data, "")
+    except (ModelLoadError, ValueError, RecursionError) as error:
         raise ModelStoreError(f"cannot read {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ModelStoreError(f"{path} does not hold a JSON object")
-    return data
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
