@@ -194,6 +194,8 @@ BAD_WEIGHTS: dict[str, Callable[[Path], None]] = {
     "truncated to half": _weights(lambda d: d[: len(d) // 2]),
     "trailing bytes": _weights(lambda d: d + b"\0" * 64),
     "unknown dtype": _weights(_edit_header(_set("dtype", "F128"))),
+    "dtype an object": _weights(_edit_header(_set("dtype", {"a": 1}))),  # found by fuzz_readers.py
+    "dtype a list": _weights(_edit_header(_set("dtype", ["F32"]))),
     "negative shape": _weights(_edit_header(_set("shape", [-1, 4]))),
     "shape of 2**40 elements": _weights(_edit_header(_set("shape", [1 << 20, 1 << 20]))),
     "offsets past the end": _weights(_edit_header(_set("data_offsets", [0, 1 << 40]))),

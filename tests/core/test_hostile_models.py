@@ -263,3 +263,10 @@ def test_a_damaged_store_entry_is_left_out_of_the_list(entry: str, good: Path, s
     assert listed is None  # no error and no hang
     assert [m.key for m in store.list()] == [kept.key]
     assert store.find(str(kept.checkpoint_dir)) == kept
+
+
+@pytest.mark.parametrize("size", [0, -1, 31, 1025, 1_000_000])
+def test_an_input_size_out_of_range_is_refused_before_any_image_is_embedded(size: int) -> None:
+    # e.g. a library whose stored model id was edited to "lite0-imagenet@1000000"
+    with pytest.raises(ModelLoadError, match="input size"):
+        load_model("lite0-imagenet", image_size=size)

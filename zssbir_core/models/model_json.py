@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from zssbir_core.models.backbones import BACKBONES
+from zssbir_core.models.preprocessing import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from zssbir_core.models.schema import AnyJson, Float, Int, List, Object, SchemaError, Str
 
 FORMAT = "zssbir-checkpoint"
@@ -26,7 +27,6 @@ FORMAT_VERSION = 2
 MAX_MODEL_JSON_BYTES = 4 << 20
 MAX_EMBEDDING_DIM = 4096
 MAX_CLASSES = 20_000
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
 _V2_TAG = b"zssbir-checkpoint/2\0"
 
 SCHEMA = Object(

@@ -69,7 +69,7 @@ def _check_entry(name: str, entry: object, where: str) -> None:
     if not isinstance(entry, dict):
         raise bad("is not described by an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in DTYPE_SIZES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
         raise bad(f"has an unknown dtype {str(dtype)[:20]!r}")
     if not isinstance(shape, list) or len(shape) > 8 or not all(_whole(d) for d in shape):
         raise bad("has a malformed shape")
