@@ -20,7 +20,7 @@ from typing import Any
 
 from zssbir_core.models.backbones import BACKBONES
 from zssbir_core.models.preprocessing import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
-from zssbir_core.models.schema import AnyJson, Float, Int, List, Object, SchemaError, Str
+from zssbir_core.models.schema import Float, Int, List, Object, SchemaError, Str
 
 FORMAT = "zssbir-checkpoint"
 FORMAT_VERSION = 2

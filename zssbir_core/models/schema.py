@@ -112,17 +112,6 @@ class List(Rule):
 
 
 @dataclass(frozen=True)
-class AnyJson(Rule):
-    """Any JSON value nested at most ``max_depth`` deep (free-form records such as metrics)."""
-
-    max_depth: int = 16
-
-    def check(self, value: Any, where: str) -> Any:
-        _check_depth(value, self.max_depth, where)
-        return value
-
-
-@dataclass(frozen=True)
 class Object(Rule):
     """A JSON object with the ``required`` and ``optional`` keys; other keys are kept but must
     stay within ``max_depth`` of nesting."""
