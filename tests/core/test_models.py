@@ -104,9 +104,9 @@ def test_checkpoint_whose_weights_do_not_match_its_description(tmp_path):
     directory = save_checkpoint(net, tmp_path / "ckpt", classes=[])
     save_file({"x": torch.zeros(1)}, str(directory / "model.safetensors"))
     meta = json.loads((directory / "model.json").read_text())
-    from zssbir_core.models.checkpoint import _sha256
+    from zssbir_core.models.model_json import content_hash
 
-    meta["content_hash"] = _sha256(directory / "model.safetensors")
+    meta["content_hash"] = content_hash(meta, (directory / "model.safetensors").read_bytes())
     (directory / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError, match="does not match"):
         load_checkpoint(directory)

@@ -59,13 +59,19 @@ def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
                       ("image_size", "image_size"), ("seed", "seed")):
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
-    if args.init is not None and args.backbone is None:
-        from zssbir_core.models.catalog import backbone_of
+    if args.init is not None:
+        from zssbir_core.models import catalog, is_checkpoint_dir
+        from zssbir_core.models.checkpoint import check_checkpoint
 
-        try:
-            changes["backbone"] = backbone_of(args.init)
-        except ZssbirError:
-            pass  # the trainer names the problem with --init
+        builtin = catalog.builtin(args.init)
+        folder = builtin.checkpoint_dir if builtin is not None else args.init
+        if builtin is not None and folder is None:
+            if args.backbone is None:
+                changes["backbone"] = builtin.backbone
+        elif folder is not None and is_checkpoint_dir(folder):
+            backbone = check_checkpoint(folder).info.backbone  # all of it, before any work is done
+            if args.backbone is None:
+                changes["backbone"] = backbone
     if args.batch_size is not None:
         per_class = 2 * base.samples_per_domain
         changes["classes_per_batch"] = max(2, args.batch_size // per_class)
@@ -82,9 +88,12 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Any, Path]:
 
     saved = args.output / CONFIG_FILE
     if args.resume and saved.is_file():
-        record = json.loads(saved.read_text(encoding="utf-8"))
-        config = TrainConfig().updated(record["config"], str(saved))
-        data = args.data or Path(record["data"])
+        try:
+            record = json.loads(saved.read_text(encoding="utf-8"))
+            config = TrainConfig().updated(record["config"], str(saved))
+            data = args.data or Path(record["data"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+            raise ZssbirError(f"cannot resume: {saved} is not a readable training record ({error})") from error
     else:
         if args.data is None:
             raise ZssbirError("--data is required (the folder of photo/<class> and sketch/<class> images)")
@@ -110,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is None:
         raise ZssbirError("--output is required (the folder that receives the trained model)")
+    if args.output.exists():  # a folder of the user's is refused before its config.json is read
+        from zssbir_core.training.run_folder import claim_run_folder
+
+        claim_run_folder(args.output, resume=args.resume)
     config, data = _resolve_config(args)
     stop = threading.Event()
 

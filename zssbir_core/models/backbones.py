@@ -11,7 +11,7 @@ from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
 from zssbir_core.models import efficientnet_lite, resnet
 from zssbir_core.models.catalog import BACKBONES
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
-
+from zssbir_core.models.safe_io import first_line, load_state_dict_file
 
 
 class Backbone(nn.Module):
@@ -47,13 +47,14 @@ def _lite(variant: str, weights: str | Path | None, pretrained: bool) -> Backbon
     net = efficientnet_lite.EfficientNetLite(variant)
     if pretrained:
         path = Path(weights) if weights is not None else efficientnet_lite.weights_path(variant)
-        if not path.is_file():
+        if not path.exists():
             raise WeightsUnavailableError(f"weights file not found: {path}")
+        state = load_state_dict_file(path, f"an EfficientNet-{variant.capitalize()}")
         try:
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            net.load_state_dict(state)
         except Exception as error:
             raise WeightsUnavailableError(
-                f"{path} is not an EfficientNet-{variant.capitalize()} state dict: {error}"
+                f"{path} is not an EfficientNet-{variant.capitalize()} state dict: {first_line(error)}"
             ) from error
     head = net._fc
     del net._fc

@@ -1,14 +1,19 @@
 """A trained model on disk: a directory with ``model.safetensors`` (weights) and ``model.json``
 (backbone, embedding size, preprocessing, classes, training config, metrics, version, hash).
 
-Weights are read with safetensors, which cannot run code, so a checkpoint from anywhere is safe to
-open. Saving writes a temporary directory and renames it into place.
+Nothing in a checkpoint is trusted before it is checked, in this order: both files must be
+regular files within a size cap (never a device or a pipe); ``model.json`` must pass its schema
+with limits (``model_json.SCHEMA``); the content hash must cover both files (format version 2,
+see ``model_json``); the safetensors header must be well formed and name exactly the tensors
+(shapes, dtypes) of the network that ``model.json`` describes. Only then is a network built and
+the weights loaded, from the bytes that were checked. Weights are read with safetensors, which
+cannot run code. Saving writes a temporary directory and renames it into place.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -16,20 +21,39 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save_file
 
 from zssbir_core import __version__
 from zssbir_core.atomic import replace_directory
 from zssbir_core.errors import ModelLoadError
+from zssbir_core.models import safetensors_header
 from zssbir_core.models.backbones import build_backbone
+from zssbir_core.models.model_json import FORMAT, FORMAT_VERSION, MAX_MODEL_JSON_BYTES, content_hash, parse_model_json
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
+from zssbir_core.models.safe_io import first_line, read_regular_file
+from zssbir_core.models.schema import SchemaError
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
-FORMAT = "zssbir-checkpoint"
 TRAINING_MODEL_DIR = "model"  # the checkpoint's folder inside a training run's output folder
-FORMAT_VERSION = 1
+MAX_WEIGHTS_BYTES = 1 << 30
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "META_FILE",
+    "WEIGHTS_FILE",
+    "CheckpointInfo",
+    "CheckedCheckpoint",
+    "check_checkpoint",
+    "find_checkpoint_dir",
+    "is_checkpoint_dir",
+    "load_checkpoint",
+    "read_checkpoint_info",
+    "save_checkpoint",
+]
 
 
 @dataclass(frozen=True)
@@ -48,22 +72,24 @@ class CheckpointInfo:
 
     @property
     def model_id(self) -> str:
-        """Stable id of these exact weights: vectors from two ids never mix in one index."""
+        """Stable id of this exact model: vectors from two ids never mix in one index."""
         return f"ckpt-{self.content_hash[:12]}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class CheckedCheckpoint:
+    """A checkpoint's two files as read, after every check passed."""
+
+    info: CheckpointInfo
+    meta_bytes: bytes
+    weights_bytes: bytes
 
 
 def is_checkpoint_dir(path: str | Path) -> bool:
-    """True when ``path`` is a directory holding both checkpoint files."""
+    """True when ``path`` is a directory holding both checkpoint file names (of whatever kind: the
+    readers then refuse a link, device or pipe by name, rather than calling it no checkpoint)."""
     path = Path(path)
-    return (path / WEIGHTS_FILE).is_file() and (path / META_FILE).is_file()
+    return path.is_dir() and os.path.lexists(path / WEIGHTS_FILE) and os.path.lexists(path / META_FILE)
 
 
 def find_checkpoint_dir(path: str | Path) -> Path | None:
@@ -102,8 +128,10 @@ def save_checkpoint(
             "training": training or {},
             "metrics": metrics or {},
             "version": __version__,
-            "content_hash": _sha256(tmp / WEIGHTS_FILE),
         }
+        # Round-trip through JSON first, so that the hash is of exactly what a reader will parse.
+        meta = json.loads(json.dumps(meta))
+        meta["content_hash"] = content_hash(meta, (tmp / WEIGHTS_FILE).read_bytes())
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         replace_directory(tmp, directory)
     finally:
@@ -111,41 +139,75 @@ def save_checkpoint(
     return directory
 
 
-def read_checkpoint_info(directory: str | Path) -> CheckpointInfo:
-    """Read and check ``model.json`` without loading any weights."""
-    directory = Path(directory)
+def _require_dir(directory: Path) -> None:
     if not is_checkpoint_dir(directory):
         raise ModelLoadError(f"{directory} is not a model checkpoint (expected {WEIGHTS_FILE} and {META_FILE})")
+
+
+def _info(meta_bytes: bytes, where: Path) -> tuple[CheckpointInfo, dict[str, Any]]:
     try:
-        meta = json.loads((directory / META_FILE).read_text())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"format is {meta.get('format')!r}, not {FORMAT!r}")
-        if int(meta["format_version"]) > FORMAT_VERSION:
-            raise ValueError(f"format version {meta['format_version']} is newer than this zssbir understands")
-        return CheckpointInfo(
-            backbone=str(meta["backbone"]),
-            embedding_dim=meta["embedding_dim"],
-            num_classes=int(meta["num_classes"]),
-            preprocessing=Preprocessing.from_dict(meta["preprocessing"]),
-            classes=list(meta["classes"]),
-            training=dict(meta.get("training", {})),
-            metrics=dict(meta.get("metrics", {})),
-            version=str(meta.get("version", "")),
-            content_hash=str(meta["content_hash"]),
-        )
-    except (ValueError, KeyError, TypeError) as error:
-        raise ModelLoadError(f"{directory / META_FILE} is not a valid checkpoint description: {error}") from error
+        meta = parse_model_json(meta_bytes)
+    except SchemaError as error:
+        raise ModelLoadError(f"{where} is not a valid checkpoint description: {error}") from error
+    pre = meta["preprocessing"]
+    info = CheckpointInfo(
+        backbone=meta["backbone"],
+        embedding_dim=meta["embedding_dim"],
+        num_classes=meta["num_classes"],
+        preprocessing=Preprocessing(pre["image_size"], tuple(pre["mean"]), tuple(pre["std"])),
+        classes=list(meta["classes"]),
+        training=dict(meta.get("training", {})),
+        metrics=dict(meta.get("metrics", {})),
+        version=str(meta.get("version", "")),
+        content_hash=meta["content_hash"],
+    )
+    return info, meta
+
+
+def read_checkpoint_info(directory: str | Path, *, follow_links: bool = True) -> CheckpointInfo:
+    """Read and check ``model.json`` without loading any weights."""
+    directory = Path(directory)
+    _require_dir(directory)
+    meta_bytes = read_regular_file(directory / META_FILE, MAX_MODEL_JSON_BYTES, follow_links=follow_links)
+    return _info(meta_bytes, directory / META_FILE)[0]
+
+
+def _network(info: CheckpointInfo) -> ZSSBIRNet:
+    return ZSSBIRNet(build_backbone(info.backbone, pretrained=False), info.embedding_dim, info.num_classes)
+
+
+def expected_tensors(info: CheckpointInfo) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Name -> (shape, dtype) of every tensor the network described by ``info`` holds (nothing is
+    allocated: the network is built on the meta device)."""
+    with torch.device("meta"):
+        net = _network(info)
+    return {name: (tuple(value.shape), value.dtype) for name, value in net.state_dict().items()}
+
+
+def check_checkpoint(directory: str | Path, *, follow_links: bool = True) -> CheckedCheckpoint:
+    """Read both files of a checkpoint directory and check them all (see the module doc); no
+    network is built with real memory and no tensor is read. Raises ``ModelLoadError``."""
+    directory = Path(directory)
+    _require_dir(directory)
+    meta_bytes = read_regular_file(directory / META_FILE, MAX_MODEL_JSON_BYTES, follow_links=follow_links)
+    info, meta = _info(meta_bytes, directory / META_FILE)
+    weights_path = directory / WEIGHTS_FILE
+    weights = read_regular_file(weights_path, MAX_WEIGHTS_BYTES, follow_links=follow_links)
+    if content_hash(meta, weights) != info.content_hash:
+        raise ModelLoadError(f"{weights_path} is damaged: its content does not match {META_FILE}"
+                             + (" (or model.json was edited)" if meta["format_version"] >= 2 else ""))
+    header = safetensors_header.read_header(weights, str(weights_path))
+    safetensors_header.check_against(header, expected_tensors(info), str(weights_path))
+    return CheckedCheckpoint(info, meta_bytes, weights)
 
 
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[ZSSBIRNet, CheckpointInfo]:
-    """Rebuild the network of a checkpoint directory and load its weights (hash checked)."""
+    """Rebuild the network of a checkpoint directory and load its weights (everything checked first)."""
     directory = Path(directory)
-    info = read_checkpoint_info(directory)
-    if _sha256(directory / WEIGHTS_FILE) != info.content_hash:
-        raise ModelLoadError(f"{directory / WEIGHTS_FILE} is damaged: its content does not match model.json")
-    net = ZSSBIRNet(build_backbone(info.backbone, pretrained=False), info.embedding_dim, info.num_classes)
+    checked = check_checkpoint(directory)
+    net = _network(checked.info)
     try:
-        net.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-    except (RuntimeError, OSError) as error:
-        raise ModelLoadError(f"{directory} does not match its own description: {error}") from error
-    return net.to(device).eval(), info
+        net.load_state_dict(load_safetensors(checked.weights_bytes))
+    except Exception as error:  # safetensors raises its own error types; the header was checked already
+        raise ModelLoadError(f"{directory} does not match its own description: {first_line(error)}") from error
+    return net.to(device).eval(), checked.info

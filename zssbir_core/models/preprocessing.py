@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -10,6 +11,9 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2 as T
 
+from zssbir_core.errors import ModelLoadError
+
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # The TF EfficientNet-Lite weights expect (pixel - 127) / 128 on 0..255 pixels.
@@ -33,8 +37,16 @@ class Preprocessing:
         return cls(int(data["image_size"]), tuple(data["mean"]), tuple(data["std"]))
 
     def with_size(self, image_size: int) -> Preprocessing:
-        """The same normalisation at another input size."""
-        return replace(self, image_size=int(image_size))
+        """The same normalisation at another input size (``MIN_IMAGE_SIZE`` to ``MAX_IMAGE_SIZE``:
+        a size from a damaged library or model file must not ask for gigabytes per image)."""
+        try:
+            size = operator.index(image_size)  # ints and NumPy ints, not floats or strings
+        except TypeError:
+            size = None
+        if size is None or isinstance(image_size, bool) or not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE:
+            raise ModelLoadError(
+                f"input size {image_size!r} is not a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels")
+        return replace(self, image_size=size)
 
     def normalize(self, batch01: torch.Tensor) -> torch.Tensor:
         """Normalise a (..., 3, H, W) tensor of 0..1 pixels."""

@@ -18,6 +18,7 @@ import torchvision
 from torchvision.models import ResNet50_Weights
 
 from zssbir_core.errors import WeightsUnavailableError, ZssbirError
+from zssbir_core.models.safe_io import first_line, load_state_dict_file
 
 RESNET50_WEIGHTS = ResNet50_Weights.IMAGENET1K_V1
 FEATURE_DIM = 2048
@@ -95,7 +96,7 @@ def build_resnet50(weights: str | Path | None, pretrained: bool, download: bool 
         return model
     if weights is not None:
         path = Path(weights)
-        if not path.is_file():
+        if not path.exists():
             raise WeightsUnavailableError(f"weights file not found: {path}")
     elif resnet50_cache_path().is_file():
         path = resnet50_cache_path()
@@ -111,9 +112,9 @@ def build_resnet50(weights: str | Path | None, pretrained: bool, download: bool 
             path = ensure_resnet50_weights(progress=report)
     else:
         raise _unavailable("no cached file")
+    state = load_state_dict_file(path, "a ResNet50 ImageNet")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as error:  # a truncated file, a pickle with code, another network's weights
-        raise WeightsUnavailableError(f"{path} is not a ResNet50 ImageNet state dict: {error}") from error
+        raise WeightsUnavailableError(f"{path} is not a ResNet50 ImageNet state dict: {first_line(error)}") from error
     return model

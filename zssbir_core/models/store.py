@@ -9,14 +9,15 @@ loaded anywhere with ``load_model(path)``.
 Every change is atomic: a new entry is assembled in a hidden temporary directory inside the store
 and renamed into place; ``entry.json`` is replaced with ``os.replace``; a deleted entry is first
 renamed away, then removed. A crash at any point leaves either the old state or the new one.
-Imports are checked with ``read_checkpoint_info`` (JSON) and the weights file's sha256 and
-safetensors header; nothing is ever unpickled.
+Imports are checked with ``check_checkpoint`` (schema of ``model.json``, content hash, safetensors
+header against the described network; nothing is ever unpickled), from plain files only: a
+symbolic link, a device or a pipe is refused, sizes are capped, and exactly the bytes that were
+checked are written into the store (nothing else in the source folder is copied).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -29,11 +30,31 @@ from typing import Any
 
 from zssbir_core import paths
 from zssbir_core.errors import ModelLoadError, ZssbirError
-from zssbir_core.models.checkpoint import META_FILE, WEIGHTS_FILE, CheckpointInfo, read_checkpoint_info
+from zssbir_core.models.checkpoint import (
+    META_FILE,
+    WEIGHTS_FILE,
+    CheckedCheckpoint,
+    CheckpointInfo,
+    check_checkpoint,
+    read_checkpoint_info,
+)
+from zssbir_core.models.safe_io import read_regular_file
+from zssbir_core.models.schema import Nullable, Object, Str
 
 ENTRY_FILE = "entry.json"
 CHECKPOINT_DIR = "checkpoint"
 ENTRY_FORMAT = "zssbir-model-entry"
+MAX_ENTRY_BYTES = 1 << 20
+ENTRY_SCHEMA = Object(
+    required={},
+    optional={
+        "format": Str(max_length=64),
+        "name": Str(max_length=1000),
+        "created": Str(max_length=64),
+        "data_folder": Nullable(Str(max_length=10_000)),
+        "figures": Object(required={}, max_depth=16),
+    },
+)
 
 __all__ = ["ModelStore", "ModelStoreError", "StoredModel", "verify_checkpoint"]
 
@@ -68,29 +89,11 @@ class StoredModel:
 def verify_checkpoint(directory: str | Path) -> CheckpointInfo:
     """Check a checkpoint directory without running any of its content; return its description.
 
-    ``model.json`` must be a valid description, ``model.safetensors`` must have the sha256 it
-    names and a readable safetensors header. Raises ``ModelLoadError`` with the reason.
+    Both files must be plain files (no links, devices or pipes) within their size caps,
+    ``model.json`` must pass its schema, the content hash must match and the safetensors header
+    must describe exactly the network of ``model.json``. Raises ``ModelLoadError`` with the reason.
     """
-    directory = Path(directory)
-    info = read_checkpoint_info(directory)
-    weights = directory / WEIGHTS_FILE
-    digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != info.content_hash:
-        raise ModelLoadError(f"{weights} is damaged: its content does not match {META_FILE}")
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(weights), framework="pt") as tensors:
-            if not list(tensors.keys()):
-                raise ModelLoadError(f"{weights} holds no tensors")
-    except ModelLoadError:
-        raise
-    except Exception as error:  # safetensors raises its own error types for malformed headers
-        raise ModelLoadError(f"{weights} is not a readable safetensors file: {error}") from error
-    return info
+    return check_checkpoint(directory, follow_links=False).info
 
 
 class ModelStore:
@@ -143,13 +146,15 @@ class ModelStore:
         ``entry.json``, which is then renamed into place; the source is left as it was.
         """
         source = Path(checkpoint_dir)
-        info = verify_checkpoint(source)
+        checked = check_checkpoint(source, follow_links=False)
+        info = checked.info
         self.root.mkdir(parents=True, exist_ok=True)
         created = _now()
         key = self._new_key(name or info.backbone, created)
         tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}-"))
         try:
-            shutil.copytree(source, tmp / CHECKPOINT_DIR)
+            (tmp / CHECKPOINT_DIR).mkdir()
+            _write_checked(checked, tmp / CHECKPOINT_DIR)
             entry = {
                 "format": ENTRY_FORMAT,
                 "name": (name or f"{info.backbone} {created[:16].replace('T', ' ')}").strip(),
@@ -202,8 +207,10 @@ class ModelStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     def export(self, key: str, destination: str | Path) -> Path:
-        """Copy the checkpoint of entry ``key`` to the new directory ``destination``; return it."""
+        """Copy the checkpoint of entry ``key`` (checked again, its two files only) to the new directory
+        ``destination``; return it."""
         model = self.get(key)
+        checked = check_checkpoint(model.checkpoint_dir, follow_links=False)
         destination = Path(destination)
         if destination.exists():
             raise ModelStoreError(f"{destination} already exists; choose a new folder name to export to")
@@ -211,7 +218,7 @@ class ModelStore:
             raise ModelStoreError(f"{destination.parent} is not a folder")
         tmp = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}-"))
         try:
-            shutil.copytree(model.checkpoint_dir, tmp, dirs_exist_ok=True)
+            _write_checked(checked, tmp)
             os.replace(tmp, destination)
         except OSError as error:
             raise ModelStoreError(f"cannot export to {destination}: {error.strerror or error}") from error
@@ -234,7 +241,7 @@ class ModelStore:
     def _read(self, directory: Path) -> StoredModel:
         try:
             entry = _read_json(directory / ENTRY_FILE)
-            info = read_checkpoint_info(directory / CHECKPOINT_DIR)
+            info = read_checkpoint_info(directory / CHECKPOINT_DIR, follow_links=False)
         except (ModelLoadError, ModelStoreError) as error:
             raise ModelStoreError(f"{directory} is not a usable model entry: {error}") from error
         return StoredModel(
@@ -250,6 +257,15 @@ class ModelStore:
         )
 
 
+def _write_checked(checked: CheckedCheckpoint, directory: Path) -> None:
+    """Write the checked bytes of a checkpoint into the empty ``directory`` (never through a link)."""
+    for name, data in ((WEIGHTS_FILE, checked.weights_bytes), (META_FILE, checked.meta_bytes)):
+        with open(directory / name, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -262,13 +278,12 @@ def _same_path(text: str, path: Path) -> bool:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """``entry.json``: a plain file within its cap, checked against ``ENTRY_SCHEMA``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        data = json.loads(read_regular_file(path, MAX_ENTRY_BYTES, follow_links=False).decode("utf-8"))
+        return ENTRY_SCHEMA.check(data, "")
+    except (ModelLoadError, ValueError, RecursionError) as error:
         raise ModelStoreError(f"cannot read {path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ModelStoreError(f"{path} does not hold a JSON object")
-    return data
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

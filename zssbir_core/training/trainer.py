@@ -3,7 +3,8 @@
 preservation towards the teacher's class soft labels), with model selection on held-out seen
 classes.
 
-``OUTPUT`` receives ``config.json`` (the resolved settings), ``model/`` (the checkpoint with the
+``OUTPUT`` must be a new or empty folder, or a run folder (``run_folder.claim_run_folder``); it
+receives ``.zssbir-run`` (the marker), ``config.json`` (the resolved settings), ``model/`` (the checkpoint with the
 best validation mAP@all, or the last one when there are no validation classes), ``resume/``
 (deleted when the run completes), ``history.jsonl`` (one line per validation) and ``summary.json``.
 """
@@ -35,6 +36,7 @@ from zssbir_core.models import catalog
 from zssbir_core.training import distributed, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
 from zssbir_core.training.config import TrainConfig
+from zssbir_core.training.run_folder import claim_run_folder
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.jsonl"
@@ -165,7 +167,7 @@ class Trainer:
             raise ZssbirError(
                 f"{self.output} already holds a training run; pass --resume to continue it, or choose another --output"
             )
-        self.output.mkdir(parents=True, exist_ok=True)
+        claim_run_folder(self.output, resume=self.resume)
         record = {"data": str(self.data_root.resolve()), "config": self.config.to_dict()}
         (self.output / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
@@ -332,6 +334,8 @@ class Trainer:
     def _run(self) -> TrainResult:
         cfg = self.config
         started = time.perf_counter()
+        if self.context.is_main and self.output.exists():  # refuse a user's folder before any work
+            claim_run_folder(self.output, resume=self.resume)
         if self.resume and self.context.is_main and (self.output / SUMMARY_FILE).is_file() \
                 and not state.has_resume_state(self.output):
             summary = json.loads((self.output / SUMMARY_FILE).read_text())

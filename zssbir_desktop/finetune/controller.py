@@ -49,6 +49,7 @@ class FineTuneController(QObject):
     busy_changed = Signal(bool)
     models_changed = Signal()
     status = Signal(str)
+    store_action_finished = Signal(bool, str)  # ok, message for the user (import, export)
 
     def __init__(self, current_model: Callable[[], str], *, store: Any = None,
                  settings_override: dict[str, Any] | None = None, parent: QObject | None = None) -> None:
@@ -60,6 +61,8 @@ class FineTuneController(QObject):
         self.runner.event.connect(self._on_event)
         self.runner.finished.connect(self._on_runner_finished)
         self.tasks = TaskRunner(1, self)
+        self.store_tasks = TaskRunner(1, self)
+        self._store_busy = False
         self.report: Any = None
         self.losses: list[tuple[int, float]] = []
         self.total_steps = 0
@@ -251,6 +254,44 @@ class FineTuneController(QObject):
         self.busy_changed.emit(False)
         self.run_finished.emit(status, message)
 
+    # -- importing and exporting models ----------------------------------------------------------
+
+    def store_busy(self) -> bool:
+        """True while an import or export runs."""
+        return self._store_busy
+
+    def import_model(self, folder: str | Path) -> None:
+        """Copy the checkpoint ``folder`` into the store on a worker thread (checked first: plain
+        files only, sizes capped, schema, hash, tensors); ``store_action_finished`` follows."""
+        folder = Path(folder)
+        store = self.store
+        self._store_action(lambda: store.import_checkpoint(folder), f"import {folder}",
+                           lambda model: f"Imported {folder} as “{model.name}”.")
+
+    def export_model(self, key: str, target: str | Path) -> None:
+        """Copy the stored model ``key`` to the new folder ``target`` on a worker thread."""
+        store = self.store
+        self._store_action(lambda: store.export(key, Path(target)), f"export {key}",
+                           lambda path: f"Exported the model to {path}.")
+
+    def _store_action(self, action: Callable[[], Any], name: str, done: Callable[[Any], str]) -> None:
+        if self.store_busy():
+            self.store_action_finished.emit(False, "Another import or export is still running.")
+            return
+
+        def succeeded(result: Any) -> None:
+            self._store_busy = False
+            self.models_changed.emit()
+            self.store_action_finished.emit(True, done(result))
+
+        def failed(error: BaseException) -> None:
+            self._store_busy = False
+            self.store_action_finished.emit(False, _describe(error))
+
+        self._store_busy = True
+        self.store_tasks.start(lambda _report, _cancel: action(), name=name, on_success=succeeded,
+                               on_failure=failed)
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _set_status(self, text: str) -> None:
@@ -270,6 +311,7 @@ class FineTuneController(QObject):
             self.runner.wait(timeout_ms)
         self.tasks.cancel_all()
         self.tasks.wait(timeout_ms)
+        self.store_tasks.wait(timeout_ms)
         self._drop_workdir()
 
 

@@ -76,6 +76,7 @@ class FineTunePanel(QScrollArea):
         controller.run_finished.connect(self._run_finished)
         controller.busy_changed.connect(self._update_buttons)
         controller.models_changed.connect(self.refresh_models)
+        controller.store_action_finished.connect(self._store_action_finished)
         controller.status.connect(self.status_label.setText)
         self._restore_state()
 
@@ -196,9 +197,10 @@ class FineTunePanel(QScrollArea):
         self.delete_button.clicked.connect(self.delete_selected)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self.export_selected)
-        import_button = QPushButton("Import…")
-        import_button.clicked.connect(self.import_model)
-        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button, import_button):
+        self.import_button = QPushButton("Import…")
+        self.import_button.clicked.connect(self.import_model)
+        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button,
+                       self.import_button):
             row.addWidget(button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -340,8 +342,11 @@ class FineTunePanel(QScrollArea):
         self.cancel_button.setEnabled(busy)
         self.check_button.setEnabled(not busy)
         selected = self.selected_model() is not None
-        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button):
+        for button in (self.use_button, self.rename_button, self.delete_button):
             button.setEnabled(selected)
+        copying = self.controller.store_busy()
+        self.export_button.setEnabled(selected and not copying)
+        self.import_button.setEnabled(not copying)
 
     # -- models ------------------------------------------------------------------------------
 
@@ -413,14 +418,28 @@ class FineTunePanel(QScrollArea):
             return
         target, _ = QFileDialog.getSaveFileName(self, "Export the model as a new folder", model.name)
         if target:
-            self._store_action(lambda: self.controller.store.export(model.key, Path(target)),
-                               done=f"Exported “{model.name}” to {target}.")
+            self.export_to(model.key, target)
+
+    def export_to(self, key: str, target: str | Path) -> None:
+        """Export the stored model ``key`` to the new folder ``target`` in the background."""
+        self.models_message.setText(f"Exporting to {target}…")
+        self.controller.export_model(key, target)
+        self._update_buttons()
 
     def import_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Checkpoint folder to import (model.json + model.safetensors)")
         if folder:
-            self._store_action(lambda: self.controller.store.import_checkpoint(Path(folder)),
-                               done=f"Imported {folder}.")
+            self.import_from(folder)
+
+    def import_from(self, folder: str | Path) -> None:
+        """Import the checkpoint ``folder`` in the background; the page stays usable meanwhile."""
+        self.models_message.setText(f"Checking and importing {folder}…")
+        self.controller.import_model(folder)
+        self._update_buttons()
+
+    def _store_action_finished(self, _ok: bool, message: str) -> None:
+        self.models_message.setText(message)
+        self._update_buttons()
 
     def _store_action(self, action: Callable[[], Any], done: str = "") -> None:
         try:
