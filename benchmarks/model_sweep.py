@@ -84,6 +84,7 @@ def score(model: str) -> dict:
     from zssbir_core.evaluation.evaluate import embed_samples
     from zssbir_core.evaluation.metrics import retrieval_metrics
     from zssbir_core.models import load_model
+    from zssbir_core.query_expansion import DEFAULT_EXPANSION, expand_queries
 
     classes = heldout_classes()
     seen = scan_folder_dataset(SEEN100, check_images=False).subset(classes)
@@ -107,16 +108,20 @@ def score(model: str) -> dict:
         gallery = embed_samples(embedder, photos, prep, device=device)
         for key, queries in (("seen100", seen.sketches()), ("all100-other", others)):
             vectors = embed_samples(embedder, queries, prep, device=device)
-            metrics = retrieval_metrics(vectors, np.array([s.label for s in queries]), gallery, labels)
-            results[f"{key}{'-flip' if flip else ''}"] = {
-                "map_all": round(metrics["map_all"], 4), "p_10": round(metrics["p_10"], 4), "queries": len(queries)}
+            for expanded in (False, True):
+                found = expand_queries(vectors, gallery, DEFAULT_EXPANSION) if expanded else vectors
+                metrics = retrieval_metrics(found, np.array([s.label for s in queries]), gallery, labels)
+                results[f"{key}{'-flip' if flip else ''}{'-qe' if expanded else ''}"] = {
+                    "map_all": round(metrics["map_all"], 4), "p_10": round(metrics["p_10"], 4),
+                    "queries": len(queries)}
     results["eval_s"] = round(time.perf_counter() - start, 1)
     return results
 
 
 def write_table(results: dict, path: Path) -> None:
     lines = ["| run | settings | steps kept / run | held-out curve (step: mAP@all, 400 queries) | train wall (min) | "
-             "mAP@all | P@10 | mAP@all flip | other sketches mAP@all |", "|---|---|---|---|---|---|---|---|---|"]
+             "mAP@all | P@10 | mAP@all flip | mAP@all QE | P@10 QE | mAP@all flip+QE | other sketches mAP@all "
+             "(QE) |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         if not isinstance(r, dict) or "train" not in r:
             continue
@@ -126,8 +131,14 @@ def write_table(results: dict, path: Path) -> None:
         steps = f"{t['summary']['best_epoch'] * t['config']['batches_per_epoch']} / {t['summary']['steps']}"
         lines.append(f"| {name} | {settings} | {steps} | {curve} | {t['wall_s'] / 60:.1f} | "
                      f"{s['seen100']['map_all']:.4f} | {s['seen100']['p_10']:.4f} | {s['seen100-flip']['map_all']:.4f} | "
-                     f"{s['all100-other']['map_all']:.4f} |")
+                     f"{_get(s, 'seen100-qe', 'map_all')} | {_get(s, 'seen100-qe', 'p_10')} | "
+                     f"{_get(s, 'seen100-flip-qe', 'map_all')} | {s['all100-other']['map_all']:.4f} "
+                     f"({_get(s, 'all100-other-qe', 'map_all')}) |")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _get(score: dict, key: str, metric: str) -> str:
+    return f"{score[key][metric]:.4f}" if key in score else "-"
 
 
 def main() -> int:
@@ -137,6 +148,7 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=REPO / "docs" / "benchmarks" / "model_sweep_results.json")
     parser.add_argument("--recipe", default="cpu-lite0")
     parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--rescore", default="", help="runs already trained to score again (e.g. after adding a figure)")
     args = parser.parse_args()
     if not (ALL100 / "photo").is_dir() or not (SEEN100 / "photo").is_dir():
         print(f"no data at {SHARED}", file=sys.stderr)
@@ -157,6 +169,11 @@ def main() -> int:
 
     with ThreadPoolExecutor(args.parallel) as pool:
         list(pool.map(one, todo))
+    for name in filter(None, args.rescore.split(",")):
+        results[name]["score"] = score(results[name]["train"]["model"])
+        args.results.write_text(json.dumps(results, indent=2) + "\n")
+        write_table(results, args.results.with_suffix(".md"))
+        print(name, json.dumps(results[name]["score"]), flush=True)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 The query goes through the model's own preprocessing (shorter side to S, centre crop,
 normalise: the evaluation transform of training), is embedded by the same network as the photos
-and looked up in the library's index. Safe to call from any thread, also while another thread
+and looked up in the library's index; then, with query expansion (on by default), it is looked
+up again together with the first photos it found (``query_expansion.py``). Safe to call from any thread, also while another thread
 indexes the library.
 """
 
@@ -20,6 +21,7 @@ from PIL import Image
 from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.imageio import open_image, to_rgb
 from zssbir_core.library import PhotoLibrary, SearchResult
+from zssbir_core.query_expansion import DEFAULT_EXPANSION, QueryExpansion, expand_query
 
 if TYPE_CHECKING:
     from zssbir_core.models.registry import Embedder
@@ -48,9 +50,12 @@ def query_to_image(query: QueryImage, *, target_size: int | None = None) -> Imag
 class SketchSearcher:
     """Searches ``library`` with ``embedder``, which must be the model the library was indexed with."""
 
-    def __init__(self, library: PhotoLibrary, embedder: Embedder) -> None:
+    def __init__(
+        self, library: PhotoLibrary, embedder: Embedder, *, expansion: QueryExpansion = DEFAULT_EXPANSION
+    ) -> None:
         self.library = library
         self.embedder = embedder
+        self.expansion = expansion
         self._embed_lock = threading.Lock()
 
     def embed(self, query: QueryImage) -> np.ndarray:
@@ -72,7 +77,20 @@ class SketchSearcher:
     ) -> list[SearchResult]:
         """The ``k`` photos closest to the sketch, best first, optionally only inside ``folders``."""
         self._check_model()
-        return self.library.search_vectors(self.embed(image), k, folders)
+        return self.search_vector(self.embed(image), k, folders)
+
+    def search_vector(
+        self, query: np.ndarray, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+    ) -> list[SearchResult]:
+        """The ``k`` photos closest to an embedded query, with query expansion when it is on."""
+        if self.expansion.k > 0 and k > 0:
+            first = self.library.search_vectors(query, self.expansion.k, folders)
+            found = [(self.library.vector(r.id), r.score) for r in first]
+            found = [(vector, score) for vector, score in found if vector is not None]
+            if found:
+                query = expand_query(query, np.stack([v for v, _ in found]), np.array([s for _, s in found]),
+                                     self.expansion.alpha)
+        return self.library.search_vectors(query, k, folders)
 
     def search_file(
         self, path: str | os.PathLike[str], k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None

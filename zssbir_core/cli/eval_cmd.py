@@ -66,6 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
     parser.add_argument("--workers", type=non_negative_int, default=0, help="image decoding processes (default 0)")
     parser.add_argument(
+        "--query-expansion", type=non_negative_int, default=0, metavar="K",
+        help="expand each sketch with its K nearest photos before ranking, as the app's search does "
+        "(it uses 5); default 0: the plain protocol of the zero-shot SBIR papers",
+    )
+    parser.add_argument(
         "--on-problem",
         choices=("skip", "stop"),
         default="skip",
@@ -85,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from zssbir_core.data.splits import read_class_list
     from zssbir_core.evaluation.evaluate import evaluate_retrieval
     from zssbir_core.models.registry import load_model
+    from zssbir_core.query_expansion import QueryExpansion
 
     classes = read_class_list(args.classes) if args.classes else None
     layout = detect_benchmark(args.data) if args.layout == "auto" else args.layout
@@ -108,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             num_workers=args.workers,
             progress=bar.update,
+            expansion=QueryExpansion(k=args.query_expansion),
         )
     seconds = time.perf_counter() - started
     report = {
@@ -118,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         "sketches": len(dataset.sketches()),
         "photos": len(dataset.photos()),
         "skipped": len(dataset.problems),
+        "query_expansion": args.query_expansion,
         "device": str(embedder.device),
         "seconds": round(seconds, 2),
         "metrics": metrics,

@@ -18,6 +18,7 @@ from zssbir_core.evaluation.metrics import retrieval_metrics
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
 from zssbir_core.models.registry import Embedder
+from zssbir_core.query_expansion import NO_EXPANSION, QueryExpansion, expand_queries
 
 
 def embed_samples(
@@ -69,9 +70,11 @@ def evaluate_retrieval(
     batch_size: int = 64,
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
+    expansion: QueryExpansion = NO_EXPANSION,
 ) -> dict[str, float]:
     """Sketches of ``dataset`` query its photos; the metrics of ``retrieval_metrics``.
-    ``progress(n)`` counts embedded images (sketches, then photos)."""
+    ``progress(n)`` counts embedded images (sketches, then photos); ``expansion`` expands each
+    query with its nearest photos first, as the app's search does."""
     sketches, photos = dataset.sketches(), dataset.photos()
     if not sketches:
         raise DatasetError(f"{dataset.root}: no sketches to evaluate with (queries are sketches)")
@@ -80,6 +83,7 @@ def evaluate_retrieval(
     options = dict(device=device, batch_size=batch_size, num_workers=num_workers, progress=progress)
     query = embed_samples(embedder_or_net, sketches, preprocessing, **options)
     gallery = embed_samples(embedder_or_net, photos, preprocessing, **options)
+    query = expand_queries(query, gallery, expansion)
     return retrieval_metrics(
         query,
         np.array([s.label for s in sketches]),
