@@ -4,8 +4,9 @@
 
 Each run starts a fresh ``python -m zssbir_desktop --startup-probe ...`` process with fresh data
 and settings directories; the app prints a line when the event loop runs with the window shown
-(``window``), and in ``model`` runs also when the model has loaded in the background (the offline
-``lite0-imagenet``, set in the fresh settings). Times are taken here, from just before the process
+(``window``), and in ``model`` runs also when the model has loaded in the background (each model
+of ``--models`` in turn, run by run: ``default`` is a first start with nothing chosen, which loads
+the packaged default model; ``lite0-imagenet`` is the previous offline model). Times are taken here, from just before the process
 is spawned to each line: interpreter start, imports, QApplication, building and showing the
 window; then torch, the network and its weights. Under Xvfb (``xvfb-run`` installed) the real X11
 platform plugin is used; otherwise Qt's offscreen one.
@@ -50,12 +51,13 @@ def one_run(command: list[str], env: dict[str, str], events: tuple[str, ...]) ->
     return seen
 
 
-def fresh_environment(work: Path, platform_name: str) -> dict[str, str]:
-    """Empty data dir; settings that pick the offline model (so ``model`` runs need no download)."""
+def fresh_environment(work: Path, platform_name: str, model: str = "default") -> dict[str, str]:
+    """Empty data dir; settings that pick ``model`` (``default``: nothing chosen, as on a first start)."""
     shutil.rmtree(work, ignore_errors=True)
     config = work / "config" / "zssbir"
     config.mkdir(parents=True)
-    (config / "zssbir.conf").write_text("[preferences]\nmodel=lite0-imagenet\nrescan_on_start=false\n")
+    chosen = "" if model == "default" else f"model={model}\n"
+    (config / "zssbir.conf").write_text(f"[preferences]\n{chosen}rescan_on_start=false\n")
     env = dict(os.environ, ZSSBIR_DATA_DIR=str(work / "data"), XDG_CONFIG_HOME=str(work / "config"))
     if platform_name == "offscreen":
         env["QT_QPA_PLATFORM"] = "offscreen"
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--note", default="", help="extra words about the machine (e.g. shared with other jobs)"
     )
+    parser.add_argument("--models", default="lite0-imagenet,default",
+                        help="models to time to 'ready', alternating run by run (default: lite0-imagenet,default)")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()[0]
@@ -110,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         one_run(window_command, fresh_environment(work, args.platform), ("window-shown",))["window-shown"]
         for _ in range(args.runs)
     ]
-    model_runs = [
-        one_run(model_command, fresh_environment(work, args.platform), ("window-shown", "model-ready"))
-        for _ in range(args.runs)
-    ]
+    models = args.models.split(",")
+    ready: dict[str, list[float]] = {model: [] for model in models}
+    for _ in range(args.runs):
+        for model in models:
+            run = one_run(model_command, fresh_environment(work, args.platform, model), ("window-shown", "model-ready"))
+            ready[model].append(run["model-ready"])
     shutil.rmtree(work, ignore_errors=True)
 
     xvfb_note = ""
@@ -126,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         xvfb_note = f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, median)"
     lines = [
         f"- {summary('to a shown window', window_times)}",
-        f"- {summary('to the Lite0 model loaded in the background, ready to search', [r['model-ready'] for r in model_runs])}",
+        *(f"- {summary(f'to the model `{model}` loaded in the background, ready to search', times)}"
+          for model, times in ready.items()),
         f"- platform `{args.platform}`{xvfb_note}",
         f"- machine: {machine()}{', ' + args.note if args.note else ''}; 1-minute load average "
         f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after",
-        f"- command: `python benchmarks/app_startup.py --runs {args.runs} --platform {args.platform}`",
+        f"- command: `python benchmarks/app_startup.py --runs {args.runs} --platform {args.platform} "
+        f"--models {args.models}`",
     ]
     print("\n".join(lines))
     if args.write:

@@ -157,7 +157,7 @@ def main() -> int:
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     results = json.loads(args.results.read_text()) if args.results.is_file() else {}
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} logical cores, {platform.processor() or 'cpu'}"
-    todo = [name for name in args.runs.split(",") if name not in results]
+    todo = [name for name in filter(None, args.runs.split(",")) if name not in results]
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
 
     def one(name: str) -> None:

@@ -3,7 +3,7 @@
     xvfb-run -s "-screen 0 1400x900x24" python scripts/screenshots.py
 
 Sets up a demo library from real Sketchy photos (three folders), starts the app as a first-time
-user would (no ResNet50 weights on this machine: the offline message, then "Use Lite0"), indexes
+user would (the default model, which ships inside zssbir, loads with no download), indexes
 the folders, replays a real Sketchy sketch of a bicycle stroke by stroke on the canvas, waits for
 the results, and saves PNGs of the window and the settings dialog in ``docs/screenshots/``.
 Everything runs in a scratch directory (data, settings, torch cache), never the user's own.
@@ -134,15 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         widget.grab().save(str(path))
         print(f"wrote {path}")
 
-    # 1. First run: empty library, and ResNet50 cannot be downloaded here.
+    # 1. First run: empty library; the default model loads offline, no banner.
     window.start()
-    wait_until(lambda: "not available" in window.message_bar.text(), "the offline message")
+    wait_until(lambda: window.engine.embedder is not None, "the model")
     save(window, "first-run.png")
 
-    # 2. Use Lite0 and add three folders. While they are indexed, draw a real Sketchy sketch
-    #    stroke by stroke: results come from what is indexed so far.
-    window.message_bar.trigger("Use Lite0 (offline)")
-    wait_until(lambda: window.engine.embedder is not None, "the model")
+    # 2. Add three folders. While they are indexed, draw a real Sketchy sketch stroke by stroke:
+    #    results come from what is indexed so far.
     folders = make_demo_photos(args.data, work / "photos")
     halfway: list[bool] = []
     window.engine.indexing_progress.connect(

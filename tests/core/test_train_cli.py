@@ -24,7 +24,9 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _tiny_config(tmp_path: Path, **changes: object) -> Path:
-    settings = {"image_size": 64, "embedding_dim": 32, "batches_per_epoch": 2, "classes_per_batch": 3,
+    # "init": None: from ImageNet weights, so that the tiny embedding size applies (a recipe's
+    # default model would bring its own 512-d head).
+    settings = {"init": None, "image_size": 64, "embedding_dim": 32, "batches_per_epoch": 2, "classes_per_batch": 3,
                 "samples_per_domain": 1, "warmup_steps": 1, "val_sketches_per_class": 2, **changes}
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(settings))
