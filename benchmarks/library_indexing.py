@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zssbir_core.cpu_allocator import keep_freed_memory
+from zssbir_core.cpu_allocator import tune_malloc
 from zssbir_core.imageio import load_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    malloc_tuning = keep_freed_memory()  # as zssbir and zssbir-cli do at start-up
+    malloc_tuning = tune_malloc().applied  # as zssbir and zssbir-cli do at start-up
 
     photos = make_camera_jpegs(args.source, args.workdir, args.photos)
     sizes = [p.stat().st_size for p in photos]
