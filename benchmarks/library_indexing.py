@@ -38,6 +38,7 @@ from zssbir_core.imageio import load_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
 from zssbir_core.models.backbones import build_backbone
+from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.registry import Embedder
 
@@ -66,9 +67,10 @@ def embedder_for(backbone_name: str, device: str) -> Embedder:
     pretrained = backbone_name == "efficientnet_lite0"
     backbone = build_backbone(backbone_name, pretrained=pretrained)
     net = ZSSBIRNet(backbone, embedding_dim=None).to(device).eval()
+    net, micro_batch = prepare_for_inference(net, backbone.preprocessing.image_size)  # as load_model does
     model_id = f"{backbone_name}-{'imagenet' if pretrained else 'random-init'}"
     return Embedder(net=net, device=torch.device(device), preprocessing=backbone.preprocessing,
-                    model_id=model_id, name=model_id)
+                    model_id=model_id, name=model_id, micro_batch=micro_batch)
 
 
 def bare_rate(embedder: Embedder, photos: list[Path], batch_size: int) -> float:

@@ -19,6 +19,7 @@ from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.checkpoint import find_checkpoint_dir, load_checkpoint
 from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.network import ZSSBIRNet
+from zssbir_core.models.onnx_runtime import OnnxEncoder, onnx_encoder
 from zssbir_core.models.preprocessing import Preprocessing
 
 
@@ -28,7 +29,8 @@ class Embedder:
 
     ``flip_average`` embeds each image and its mirror image and averages the two vectors.
     ``micro_batch`` (0: whole batches) is how many images go through the network at once on the CPU
-    (``zssbir_core.models.inference``).
+    (``zssbir_core.models.inference``); ``onnx``, when set, runs the network there instead of torch
+    (``zssbir_core.models.onnx_runtime``).
     """
 
     net: ZSSBIRNet
@@ -38,6 +40,7 @@ class Embedder:
     name: str
     flip_average: bool = False
     micro_batch: int = 0
+    onnx: OnnxEncoder | None = None
 
     @property
     def embedding_dim(self) -> int:
@@ -58,9 +61,13 @@ class Embedder:
         return vectors.cpu().numpy()
 
     def _encode(self, batch: torch.Tensor) -> torch.Tensor:
-        if self.device.type != "cpu" or not self.micro_batch or len(batch) <= self.micro_batch:
+        if self.device.type != "cpu":
             return self.net.encode(batch).float()
-        return torch.cat([self.net.encode(part).float() for part in batch.split(self.micro_batch)])
+        run = self.net.encode
+        if self.onnx is not None and tuple(batch.shape[-2:]) == (self.onnx.image_size,) * 2:
+            run = self.onnx
+        parts = batch.split(self.micro_batch) if self.micro_batch else (batch,)
+        return torch.cat([run(part).float() for part in parts])
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> (N, D) float32 L2-normalised rows."""
@@ -107,6 +114,6 @@ def load_model(
     net, micro_batch = prepare_for_inference(net.to(device).eval(), preprocessing.image_size)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    return Embedder(
-        net=net, device=device, preprocessing=preprocessing, model_id=model_id, name=name, micro_batch=micro_batch
-    )
+    onnx = onnx_encoder(net, preprocessing.image_size) if device.type == "cpu" else None
+    return Embedder(net=net, device=device, preprocessing=preprocessing, model_id=model_id, name=name,
+                    micro_batch=micro_batch, onnx=onnx)
