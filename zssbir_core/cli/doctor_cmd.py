@@ -148,6 +148,15 @@ def _check_runtime(report: Report) -> None:
         )
         if backend == "exact" and os.environ.get(BACKEND_VARIABLE) != "exact":
             report.warnings.append(HNSWLIB_HELP)
+    if report.versions.get("torch"):
+        from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, onnx_runtime_available, wanted
+
+        if wanted():
+            report.runtime["CPU inference"] = "ONNX Runtime (the onnx extra)"
+        elif onnx_runtime_available():
+            report.runtime["CPU inference"] = f"PyTorch ({RUNTIME_VARIABLE}=torch)"
+        else:
+            report.runtime["CPU inference"] = "PyTorch (pip install 'zssbir[onnx]' embeds several times faster)"
     malloc = malloc_status()
     report.runtime["malloc tuning"] = malloc.detail
     if "refused" in malloc.detail:
