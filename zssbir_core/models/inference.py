@@ -12,8 +12,8 @@ the network in place, for inference only (training builds its own networks and n
   mmap threshold, so that ``cpu_allocator``'s bounded setting reuses freed activations.
 
 Both are exact up to float rounding (``tests/core/test_inference.py`` checks 1e-4 cosine on real
-weights and real photos). Channels-last memory layout is left off on the CPU: it measured slower
-for these networks with this torch (``docs/benchmarks/cpu.md``).
+weights and real photos). Channels-last memory layout is left off on the CPU: no measurement so far
+showed a consistent gain (``docs/benchmarks/cpu.md``).
 """
 
 from __future__ import annotations
