@@ -1,4 +1,4 @@
-"""CPU speed with and without ``zssbir_core.cpu_allocator.keep_freed_memory``.
+"""CPU speed with and without ``zssbir_core.cpu_allocator.tune_malloc``.
 
 Each measurement runs in a fresh child process (glibc's settings are per process), alternating
 the tuned and untuned setting ``--repeats`` times, and records images/s, user and system CPU
@@ -104,9 +104,9 @@ def run_child(kind: str, arg: str, tuned: bool) -> dict:
 
 
 def child_main(kind: str, arg: str) -> None:
-    from zssbir_core.cpu_allocator import keep_freed_memory
+    from zssbir_core.cpu_allocator import tune_malloc
 
-    applied = keep_freed_memory()
+    applied = tune_malloc().applied
     before = resource.getrusage(resource.RUSAGE_SELF)
     if kind == "embed":
         row = child_embed(int(arg))

@@ -12,8 +12,10 @@ of the Sketchy sample into ``--workdir`` (not the repository), then for each bac
   of the embed phase (model loading and the folder scan excluded).
 
 ``resnet50`` is built with ``pretrained=False`` (its ImageNet weights cannot be downloaded on the
-benchmark machine; speed does not depend on weight values). ``efficientnet_lite0`` uses its real
-ImageNet weights. Like the app and ``zssbir-cli``, it keeps freed memory for reuse
+benchmark machine; speed does not depend on weight values). The EfficientNet-Lite backbones use their
+real ImageNet weights. Each network is prepared as ``load_model`` prepares it (static padding,
+folded BatchNorm, CPU micro-batches; ONNX Runtime when the onnx extra is installed). Like the app and
+``zssbir-cli``, it tunes malloc
 (``zssbir_core.cpu_allocator``; ``ZSSBIR_MALLOC_TUNING=0`` measures without). Example::
 
     python benchmarks/library_indexing.py --photos 64 --output docs/benchmarks/library_indexing.json
@@ -33,12 +35,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zssbir_core.cpu_allocator import keep_freed_memory
+from zssbir_core.cpu_allocator import tune_malloc
 from zssbir_core.imageio import load_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
 from zssbir_core.models.backbones import build_backbone
+from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.network import ZSSBIRNet
+from zssbir_core.models.onnx_runtime import onnx_encoder
 from zssbir_core.models.registry import Embedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,12 +67,14 @@ def make_camera_jpegs(source: Path, target: Path, count: int, seed: int = 0) -> 
 
 
 def embedder_for(backbone_name: str, device: str) -> Embedder:
-    pretrained = backbone_name == "efficientnet_lite0"
+    pretrained = backbone_name.startswith("efficientnet_lite")
     backbone = build_backbone(backbone_name, pretrained=pretrained)
     net = ZSSBIRNet(backbone, embedding_dim=None).to(device).eval()
+    net, micro_batch = prepare_for_inference(net, backbone.preprocessing.image_size)  # as load_model does
     model_id = f"{backbone_name}-{'imagenet' if pretrained else 'random-init'}"
+    onnx = onnx_encoder(net, backbone.preprocessing.image_size) if device == "cpu" else None
     return Embedder(net=net, device=torch.device(device), preprocessing=backbone.preprocessing,
-                    model_id=model_id, name=model_id)
+                    model_id=model_id, name=model_id, micro_batch=micro_batch, onnx=onnx)
 
 
 def bare_rate(embedder: Embedder, photos: list[Path], batch_size: int) -> float:
@@ -130,7 +136,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    malloc_tuning = keep_freed_memory()  # as zssbir and zssbir-cli do at start-up
+    malloc_tuning = tune_malloc().applied  # as zssbir and zssbir-cli do at start-up
 
     photos = make_camera_jpegs(args.source, args.workdir, args.photos)
     sizes = [p.stat().st_size for p in photos]

@@ -134,7 +134,7 @@ def fill_library(library: PhotoLibrary, model_id: str, vectors: np.ndarray) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbone", choices=("efficientnet_lite0", "resnet50"), required=True)
+    parser.add_argument("--backbone", choices=("efficientnet_lite0", "efficientnet_lite1", "resnet50"), required=True)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="queries for recall")
     parser.add_argument("--prototypes", type=int, default=2500, help="real photos (or random prototypes) used")
@@ -148,6 +148,8 @@ def main() -> None:
                         help="library folder; reused when it already holds --count vectors of the model")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    if args.threads:  # before the model loads: an ONNX Runtime session takes torch's thread count
+        torch.set_num_threads(args.threads)
 
     embedder = embedder_for(args.backbone, "cpu")
     directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
@@ -196,8 +198,7 @@ def main() -> None:
                   f"index search {1000 * per_query:.2f} ms", flush=True)
         index.set_ef_search(library.params.ef_search)
 
-        if args.threads:
-            torch.set_num_threads(args.threads)
+        report["latency_runtime"] = "onnxruntime" if embedder.onnx is not None else "torch"
         report["latency_torch_threads"] = torch.get_num_threads()
         searcher = SketchSearcher(library, embedder)
         sketches = sorted(SKETCHES.glob("*/*.png"))[::300][:20]

@@ -7,9 +7,13 @@
 #   packaging/build_bundle.sh              # build, then launch test
 #   packaging/build_bundle.sh --no-build   # launch test of an existing dist/zssbir
 #   packaging/build_bundle.sh --no-launch  # build only
+#   packaging/build_bundle.sh --cpu        # build with CPU-only torch (no CUDA libraries)
 #
 # Needs: the project's dependencies installed in the Python that runs it ($PYTHON, default python3);
-# PyInstaller is installed into it when missing. The launch test needs xvfb-run and xwininfo
+# PyInstaller is installed into it when missing. --cpu instead makes a build virtualenv,
+# build/bundle-cpu-venv, from $PYTHON and installs into it CPU-only torch and torchvision from the
+# PyTorch CPU package index (network needed; $TORCH_CPU_INDEX overrides the index URL), then the
+# project with its hnsw and bundle extras (hnswlib compiles: a C++ compiler is needed). The launch test needs xvfb-run and xwininfo
 # (Debian: xvfb x11-utils) and takes the screenshot with ImageMagick's `import` when present.
 # Writes build/bundle/stats.txt (build time, size), build/bundle/launch.log and
 # build/bundle/launch.png.
@@ -23,13 +27,28 @@ LAUNCH_TIMEOUT_S="${LAUNCH_TIMEOUT_S:-300}"
 
 build=1
 launch=1
+cpu=0
 for arg in "$@"; do
     case "$arg" in
         --no-build) build=0 ;;
         --no-launch) launch=0 ;;
+        --cpu) cpu=1 ;;
         *) echo "build_bundle.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
+
+if [ "$build" = 1 ] && [ "$cpu" = 1 ]; then
+    venv=build/bundle-cpu-venv
+    index="${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    # torch and torchvision first, both from the CPU index: a CPU torch beside PyPI's torchvision
+    # (built against the CUDA torch) fails at import ("operator torchvision::nms does not exist").
+    "$venv/bin/python" -m pip install --quiet --index-url "$index" torch torchvision
+    "$venv/bin/python" -m pip install --quiet ".[hnsw,bundle]"
+    "$venv/bin/python" -c 'import sys, torch; sys.exit(0 if torch.version.cuda is None else "torch has CUDA: " + torch.version.cuda)'
+    PYTHON="$PWD/$venv/bin/python"
+fi
 
 if [ "$build" = 1 ]; then
     if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
@@ -69,7 +88,7 @@ EOF
         echo "archive_note=not compressed; tar.zst or AppImage packing is a separate step"
         echo "python=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
         echo "pyinstaller=$("$PYTHON" -m PyInstaller --version)"
-        echo "torch=$("$PYTHON" -c 'import torch; print(torch.__version__)')"
+        echo "torch=$("$PYTHON" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')"
         echo "machine=$(uname -m), $(nproc) cores"
     } > "$WORK/stats.txt"
     cat "$WORK/stats.txt"

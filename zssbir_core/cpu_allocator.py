@@ -1,40 +1,137 @@
-"""Keep glibc's malloc from giving big tensor buffers back to the kernel after every batch.
+"""Let glibc's malloc reuse freed tensor memory between batches, within a bound, and give it back
+when the process goes idle.
 
 PyTorch's CPU allocator calls malloc and free for each tensor. glibc serves blocks above its mmap
-threshold (at most 32 MiB, usually far less) with a fresh ``mmap`` and unmaps them on ``free``,
-so every batch through a convolutional network faults all the pages of its activations in again,
-and the kernel zeroes each one: on a 2-core machine EfficientNet-Lite0 inference spent as much
-time in the kernel as in the network, or more (``benchmarks/cpu_allocator.py``). Raising the mmap and trim
-thresholds keeps those buffers in the heap, where the next batch reuses them. The price is that
-the process keeps its peak heap until it exits, which the same benchmark measures.
+threshold (128 KiB at first, adjusting up to 32 MiB) with a fresh ``mmap`` and unmaps them on
+``free``, so every batch through a convolutional network faults all the pages of its activations
+in again, and the kernel zeroes each one: on a 2-core machine EfficientNet-Lite0 spent as much
+time in the kernel as in the network (``benchmarks/cpu_allocator.py``).
 
-The entry points (``zssbir-cli``, the app) call :func:`keep_freed_memory` once at start-up; it does
+:func:`tune_malloc` fixes the mmap threshold at 32 MiB (the largest value every glibc accepts) and
+the trim threshold at 128 MiB. ``Embedder`` then embeds in micro-batches whose largest activation
+stays under the mmap threshold (``zssbir_core.models.inference.micro_batch_size``), so that every
+activation comes from the heap and the next micro-batch reuses the same blocks, and
+:func:`trim_when_idle` hands the freed heap back to the kernel (``malloc_trim``) once no batch
+has run for :data:`IDLE_TRIM_S` seconds. Speed of the old unbounded setting, resident memory of
+the untuned process at rest (``docs/benchmarks/cpu.md``).
+
+The entry points (``zssbir-cli``, the app) call :func:`tune_malloc` once at start-up; it does
 nothing on other C libraries, when the user set glibc's own ``MALLOC_*`` variables, or when
-``ZSSBIR_MALLOC_TUNING=0``.
+``ZSSBIR_MALLOC_TUNING=0``. A refused ``mallopt`` is logged and shown by ``zssbir-cli doctor``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import platform
+import threading
+import time
+from dataclasses import dataclass
 
 OPT_OUT_VARIABLE = "ZSSBIR_MALLOC_TUNING"
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_THRESHOLD = 2**31 - 1  # mallopt takes an int: the largest value it accepts
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 32 * 2**20
+"""Blocks at least this large are mapped afresh; glibc 2.30's source refuses more on 64-bit."""
+TRIM_THRESHOLD = 128 * 2**20
+"""Free memory at the top of the heap kept between batches (more is given back at once)."""
+IDLE_TRIM_S = 2.0
+SETTINGS = (("M_MMAP_THRESHOLD", M_MMAP_THRESHOLD, MMAP_THRESHOLD), ("M_TRIM_THRESHOLD", M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+"""(name, mallopt option, value) of each setting :func:`tune_malloc` makes."""
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
+log = logging.getLogger(__name__)
 
-def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process; True when they were set."""
-    if os.environ.get(OPT_OUT_VARIABLE, "1") == "0" or any(name in os.environ for name in _USER_SETTINGS):
-        return False
+
+@dataclass(frozen=True)
+class MallocTuning:
+    """What :func:`tune_malloc` did: ``applied`` only when both thresholds were accepted."""
+
+    applied: bool
+    detail: str
+
+
+_status = MallocTuning(False, "not tried (the entry point did not call tune_malloc)")
+
+
+def _libc() -> ctypes.CDLL | None:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
+        return None
     name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    libc = ctypes.CDLL(name)
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _THRESHOLD)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _THRESHOLD))
+    return ctypes.CDLL(name) if name else None
+
+
+def tune_malloc(settings: tuple[tuple[str, int, int], ...] = SETTINGS) -> MallocTuning:
+    """Make the mallopt ``settings`` for this process (glibc's mmap and trim thresholds); every one
+    is tried even when another was refused, and a refusal is logged as a warning."""
+    global _status
+    if os.environ.get(OPT_OUT_VARIABLE, "1") == "0":
+        _status = MallocTuning(False, f"off ({OPT_OUT_VARIABLE}=0)")
+    elif set_by_user := [name for name in _USER_SETTINGS if name in os.environ]:
+        _status = MallocTuning(False, f"left to the user's own {', '.join(set_by_user)}")
+    elif (libc := _libc()) is None:
+        _status = MallocTuning(False, "not glibc: the C library's own malloc policy is used")
+    else:
+        refused = [f"{name}={value}" for name, option, value in settings if libc.mallopt(option, value) != 1]
+        if refused:
+            _status = MallocTuning(False, f"glibc {platform.libc_ver()[1]} refused mallopt {', '.join(refused)}")
+            log.warning("malloc tuning: %s; CPU embedding will be slower", _status.detail)
+        else:
+            _status = MallocTuning(True, f"mmap threshold {MMAP_THRESHOLD >> 20} MiB, trim threshold "
+                                         f"{TRIM_THRESHOLD >> 20} MiB, trimmed after {IDLE_TRIM_S:g} s idle")
+    return _status
+
+
+def malloc_status() -> MallocTuning:
+    """The outcome of the last :func:`tune_malloc` in this process."""
+    return _status
+
+
+def release_free_memory() -> bool:
+    """Give the heap's free pages back to the kernel now (glibc only); True when any were."""
+    libc = _libc()
+    return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+class _IdleTrimmer:
+    """One daemon thread that calls :func:`release_free_memory` ``delay`` seconds after the last
+    :meth:`touch`."""
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self._deadline: float | None = None
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def touch(self) -> None:
+        with self._wake:
+            self._deadline = time.monotonic() + self.delay
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="zssbir-malloc-trim", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._deadline is None:
+                    self._wake.wait()
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                self._deadline = None
+            release_free_memory()
+
+
+_trimmer = _IdleTrimmer(IDLE_TRIM_S)
+
+
+def trim_when_idle() -> None:
+    """Give freed memory back once no call to this has come for :data:`IDLE_TRIM_S` seconds
+    (when :func:`tune_malloc` applied; otherwise glibc trims on its own)."""
+    if _status.applied:
+        _trimmer.touch()

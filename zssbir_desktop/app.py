@@ -7,6 +7,7 @@ background once the event loop runs, with a visible "loading model" state.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -35,9 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args, qt_args = parse_args(argv[1:])
 
-    from zssbir_core.cpu_allocator import keep_freed_memory
+    from zssbir_core.cpu_allocator import tune_malloc
 
-    keep_freed_memory()  # before torch allocates anything: see zssbir_core/cpu_allocator.py
+    malloc = tune_malloc()  # before torch allocates anything: see zssbir_core/cpu_allocator.py
 
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtGui import QIcon
@@ -56,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from zssbir_desktop.theme import apply_theme
 
     setup_logging()
+    logging.getLogger("zssbir_core.cpu_allocator").log(
+        logging.INFO if malloc.applied else logging.WARNING, "malloc tuning: %s", malloc.detail
+    )
     reporter = ErrorReporter()
     reporter.install()
     try:

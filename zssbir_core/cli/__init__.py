@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from zssbir_core import __version__
-from zssbir_core.cpu_allocator import keep_freed_memory
+from zssbir_core.cpu_allocator import tune_malloc
 from zssbir_core.errors import ZssbirError
 
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``zssbir-cli`` with ``argv``; user errors print one clear line and exit 2."""
     args = build_parser().parse_args(argv)
-    keep_freed_memory()
+    tune_malloc()
     try:
         return int(args.run(args) or 0)
     except ZssbirError as error:

@@ -27,7 +27,6 @@ PACKAGES = {
     "torch": "torch",
     "torchvision": "torchvision",
     "PySide6-Essentials": "PySide6",
-    "hnswlib": "hnswlib",
     "numpy": "numpy",
     "pillow": "pillow",
     "platformdirs": "platformdirs",
@@ -91,6 +90,7 @@ class Report:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     trained_models: list[str] = field(default_factory=list)
     qt: dict[str, Any] = field(default_factory=dict)
+    runtime: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -126,8 +126,41 @@ def diagnose() -> Report:
         _check_devices(report)
         _check_models(report)
     _check_paths(report)
+    _check_runtime(report)
     _check_qt(report)
     return report
+
+
+def _check_runtime(report: Report) -> None:
+    """Which vector index serves searches, and whether the malloc setting took."""
+    from zssbir_core.cpu_allocator import malloc_status
+
+    try:
+        report.versions["hnswlib"] = metadata.version("hnswlib")
+    except metadata.PackageNotFoundError:
+        report.versions["hnswlib"] = None
+    if report.versions.get("numpy"):
+        from zssbir_core.index.backend import BACKEND_VARIABLE, HNSWLIB_HELP, index_backend
+
+        backend = index_backend()
+        report.runtime["vector index"] = (
+            "hnswlib (approximate graph search)" if backend == "hnswlib" else "exact numpy search (no hnswlib)"
+        )
+        if backend == "exact" and os.environ.get(BACKEND_VARIABLE) != "exact":
+            report.warnings.append(HNSWLIB_HELP)
+    if report.versions.get("torch"):
+        from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, onnx_runtime_available, wanted
+
+        if wanted():
+            report.runtime["CPU inference"] = "ONNX Runtime (the onnx extra)"
+        elif onnx_runtime_available():
+            report.runtime["CPU inference"] = f"PyTorch ({RUNTIME_VARIABLE}=torch)"
+        else:
+            report.runtime["CPU inference"] = "PyTorch (pip install 'zssbir[onnx]' embeds several times faster)"
+    malloc = malloc_status()
+    report.runtime["malloc tuning"] = malloc.detail
+    if "refused" in malloc.detail:
+        report.warnings.append(f"malloc tuning: {malloc.detail}; CPU embedding is slower than it could be")
 
 
 def _check_versions(report: Report) -> None:
@@ -330,6 +363,8 @@ def format_report(report: Report) -> str:
         lines.append(f"  {label:<34} {'present' if info['present'] else 'MISSING'}  {info['path'] or ''}".rstrip())
     lines.append(f"  {'trained models':<34} {len(report.trained_models)}")
     lines += [f"    {entry}" for entry in report.trained_models]
+    lines.append("Runtime")
+    lines += [f"  {name:<34} {value}" for name, value in report.runtime.items()]
     lines.append("Qt")
     loads = {True: "yes", False: "NO", None: "not checked"}[report.qt.get("loads")]
     lines.append(f"  {'platform plugin loads':<34} {loads}")

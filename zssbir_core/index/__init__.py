@@ -1,5 +1,16 @@
-"""Vector index over photo embeddings (hnswlib), with a manifest and atomic saves."""
+"""Vector index over photo embeddings (hnswlib, or exact numpy search without it), with a manifest
+and atomic saves."""
 
+from zssbir_core.index.backend import index_backend, vector_index_class
+from zssbir_core.index.exact import ExactIndex
 from zssbir_core.index.hnsw import HnswParams, IndexManifest, IndexMismatchError, VectorIndex
 
-__all__ = ["HnswParams", "IndexManifest", "IndexMismatchError", "VectorIndex"]
+__all__ = [
+    "ExactIndex",
+    "HnswParams",
+    "IndexManifest",
+    "IndexMismatchError",
+    "VectorIndex",
+    "index_backend",
+    "vector_index_class",
+]

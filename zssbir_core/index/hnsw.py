@@ -15,8 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import hnswlib
 import numpy as np
+
+try:
+    import hnswlib
+except ImportError:  # built without a C++ compiler: zssbir_core.index.backend picks the exact index
+    hnswlib = None
 
 from zssbir_core.errors import LibraryError
 from zssbir_core.index.rwlock import ReadWriteLock

@@ -26,7 +26,7 @@ import numpy as np
 from zssbir_core import paths
 from zssbir_core.errors import LibraryError
 from zssbir_core.imageio import open_image
-from zssbir_core.index import HnswParams, IndexMismatchError, VectorIndex
+from zssbir_core.index import ExactIndex, HnswParams, IndexMismatchError, VectorIndex, vector_index_class
 from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.records import FolderInfo, IndexProgress, PhotoRecord, SearchResult, SkippedFile
 from zssbir_core.library.store import DATABASE_NAME, LibraryStore
@@ -66,7 +66,7 @@ class PhotoLibrary:
         self.thumbnails = ThumbnailCache(self.directory / THUMBNAIL_DIR)
         self.index_dir = self.directory / INDEX_DIR
         self.writer_lock = WriterLock(self.directory / LOCK_NAME)
-        self._index: VectorIndex | None = None
+        self._index: VectorIndex | ExactIndex | None = None
         self._index_guard = threading.RLock()
         self._run_active = threading.Event()
         self._closed = False
@@ -214,7 +214,7 @@ class PhotoLibrary:
 
     # -- index -------------------------------------------------------------------------------
 
-    def vector_index(self) -> VectorIndex | None:
+    def vector_index(self) -> VectorIndex | ExactIndex | None:
         """The search index of the library's model, loaded or rebuilt from the database as needed.
 
         None before anything was indexed. Reloaded when another process changed the library.
@@ -233,14 +233,14 @@ class PhotoLibrary:
                     return current  # a run is writing: use what we have until it is done
             count = self.store.vector_count(model_id)
             try:
-                self._index = VectorIndex.load(
+                self._index = vector_index_class().load(
                     self.index_dir, model_id=model_id, generation=generation, count=count, params=self.params
                 )
             except IndexMismatchError:
                 self._index = self.rebuild_index()
             return self._index
 
-    def rebuild_index(self) -> VectorIndex:
+    def rebuild_index(self) -> VectorIndex | ExactIndex:
         """Build the index afresh from the vectors in the database and save it."""
         with self._index_guard:
             model_id = self.model_id
@@ -248,7 +248,7 @@ class PhotoLibrary:
                 raise LibraryError("nothing is indexed yet")
             generation = self.store.generation()
             dim = int(self.store.meta("embedding_dim") or 0)
-            index = VectorIndex(
+            index = vector_index_class()(
                 dim, model_id=model_id, params=self.params, capacity=int(self.store.vector_count(model_id) * 1.1) + 16
             )
             for ids, vectors in self.store.iter_vectors(model_id):

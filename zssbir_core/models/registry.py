@@ -11,12 +11,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from zssbir_core.cpu_allocator import trim_when_idle
 from zssbir_core.device import autocast, resolve_device
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models import catalog
 from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.checkpoint import find_checkpoint_dir, load_checkpoint
+from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.network import ZSSBIRNet
+from zssbir_core.models.onnx_runtime import OnnxEncoder, onnx_encoder
 from zssbir_core.models.preprocessing import Preprocessing
 
 
@@ -25,6 +28,9 @@ class Embedder:
     """A network ready for inference on one device, with the preprocessing it was trained with.
 
     ``flip_average`` embeds each image and its mirror image and averages the two vectors.
+    ``micro_batch`` (0: whole batches) is how many images go through the network at once on the CPU
+    (``zssbir_core.models.inference``); ``onnx``, when set, runs the network there instead of torch
+    (``zssbir_core.models.onnx_runtime``).
     """
 
     net: ZSSBIRNet
@@ -33,6 +39,8 @@ class Embedder:
     model_id: str
     name: str
     flip_average: bool = False
+    micro_batch: int = 0
+    onnx: OnnxEncoder | None = None
 
     @property
     def embedding_dim(self) -> int:
@@ -44,11 +52,22 @@ class Embedder:
         if self.device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device):
-            vectors = torch.nn.functional.normalize(self.net.encode(batch).float(), dim=1)
+            vectors = torch.nn.functional.normalize(self._encode(batch), dim=1)
             if self.flip_average:
-                flipped = torch.nn.functional.normalize(self.net.encode(batch.flip(-1)).float(), dim=1)
+                flipped = torch.nn.functional.normalize(self._encode(batch.flip(-1)), dim=1)
                 vectors = torch.nn.functional.normalize(vectors + flipped, dim=1)
+        if self.device.type == "cpu":
+            trim_when_idle()
         return vectors.cpu().numpy()
+
+    def _encode(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.device.type != "cpu":
+            return self.net.encode(batch).float()
+        run = self.net.encode
+        if self.onnx is not None and tuple(batch.shape[-2:]) == (self.onnx.image_size,) * 2:
+            run = self.onnx
+        parts = batch.split(self.micro_batch) if self.micro_batch else (batch,)
+        return torch.cat([run(part).float() for part in parts])
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> (N, D) float32 L2-normalised rows."""
@@ -92,7 +111,9 @@ def load_model(
     if image_size is not None and image_size != preprocessing.image_size:
         preprocessing = preprocessing.with_size(image_size)
         model_id = f"{model_id}@{image_size}"
-    net = net.to(device).eval()
+    net, micro_batch = prepare_for_inference(net.to(device).eval(), preprocessing.image_size)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    return Embedder(net=net, device=device, preprocessing=preprocessing, model_id=model_id, name=name)
+    onnx = onnx_encoder(net, preprocessing.image_size) if device.type == "cpu" else None
+    return Embedder(net=net, device=device, preprocessing=preprocessing, model_id=model_id, name=name,
+                    micro_batch=micro_batch, onnx=onnx)
