@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as printable text, even if its name is not valid UTF-8 (bad bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,17 @@ class PhotoRecord:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file the indexer could not use, and why."""
+    """A file or folder the indexer could not use, and why: the library's one skip record.
+
+    ``path`` is the path as the file system gives it (``display_path`` prints it); ``size`` and
+    ``mtime_ns`` are the file's when it was skipped (None if unknown), so that an unchanged file
+    is not tried again.
+    """
 
     path: str
     reason: str
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)
