@@ -192,7 +192,12 @@ class PhotoLibrary:
             if watched.startswith(folder.rstrip("/") + "/"):
                 contained.append(watched)
         self.store.replace_folders(folder, contained)
+        self.request_indexing()
         return Path(folder)
+
+    def request_indexing(self) -> None:
+        """Mark the library as needing an indexing run (``indexing_unfinished`` until one finishes)."""
+        self.store.set_meta(UNFINISHED_KEY, "1")
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Stop watching a folder and drop its photos; returns how many photos were dropped."""
