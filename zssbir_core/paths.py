@@ -44,3 +44,8 @@ def log_dir() -> Path:
     if override:
         return Path(override) / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as printable text, even if its name is not valid UTF-8 (bad bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

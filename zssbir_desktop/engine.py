@@ -85,7 +85,9 @@ class Engine(QObject):
         """(path, reason) of each file the last indexing runs could not read."""
         if self.library is None:
             return []
-        return [(str(s.path), str(s.reason)) for s in self.library.skipped()]
+        from zssbir_core.paths import display_path
+
+        return [(display_path(s.path), str(s.reason)) for s in self.library.skipped()]
 
     def thumbnail_image(self, path: Path, size: int, photo_id: int | None = None) -> Image.Image:
         """A thumbnail for the results grid (called on a pool thread): the library's cached one

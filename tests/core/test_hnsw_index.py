@@ -261,3 +261,15 @@ def test_saves_use_unique_temp_files_and_leave_none(tmp_path) -> None:
     index.save(tmp_path, generation=1)
     assert other.exists()  # a fresh temp file of another writer is not deleted
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "index-1.hnsw", "index.json"]
+
+
+def test_an_index_folder_that_links_elsewhere_is_never_written_or_cleaned(tmp_path) -> None:
+    elsewhere = tmp_path / "users-folder"
+    elsewhere.mkdir()
+    (elsewhere / "index-7.hnsw").write_bytes(b"a user's file with an unlucky name")
+    (tmp_path / "index").symlink_to(elsewhere)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    with pytest.raises(LibraryError, match="link to another folder"):
+        index.save(tmp_path / "index", generation=1)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["index-7.hnsw"]

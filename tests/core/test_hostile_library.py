@@ -346,3 +346,61 @@ def test_nomedia_and_remembered_patterns_leave_folders_out(tmp_path, photos, emb
         library.remove_exclude_patterns([str(photos / "DEEP")])
         _run(library, embedder)
         assert library.photo_count() == 3
+
+
+# -- random damage to every file the library reads -------------------------------------------------
+
+
+def _library_files(tmp_path: Path) -> Path:
+    """A real library (real SQLite file, real hnswlib index) with a few photos of 32-d vectors."""
+    import numpy as np
+
+    from zssbir_core.library.store import NewEmbedding
+
+    with PhotoLibrary.open(tmp_path / "clean") as library:
+        library.store.set_meta("embedding_dim", "32")
+        library.store.switch_model("m")
+        vectors = np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        items = [NewEmbedding(f"/p/{i}.jpg", 10, 20, 8, 8, f"{i:024x}", v) for i, v in enumerate(vectors)]
+        library.store.write_embeddings("m", items)
+        library.rebuild_index()
+    with sqlite3.connect(tmp_path / "clean" / "library.sqlite") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return tmp_path / "clean"
+
+
+def _mutate(data: bytes, rng) -> bytes:
+    data = bytearray(data)
+    kind = rng.integers(4)
+    if kind == 0 and len(data) > 1:
+        return bytes(data[: rng.integers(len(data))])  # truncated
+    for _ in range(int(rng.integers(1, 16))):
+        position = int(rng.integers(len(data)))
+        data[position] = int(rng.integers(256)) if kind != 3 else data[position] ^ (1 << int(rng.integers(8)))
+    return bytes(data)
+
+
+def test_randomly_damaged_library_files_give_answers_or_clear_errors(tmp_path) -> None:
+    import numpy as np
+
+    clean = _library_files(tmp_path)
+    rng = np.random.default_rng(11)
+    names = ["library.sqlite", "index/index.json", next((clean / "index").glob("*.hnsw")).relative_to(clean)]
+    outcomes = {"answered": 0, "refused": 0}
+    for case in range(240):
+        work = tmp_path / f"case{case % 4}"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(clean, work)
+        target = work / names[case % 3]
+        target.write_bytes(_mutate(target.read_bytes(), rng))
+        try:
+            with PhotoLibrary.open(work, create=False) as library:
+                library.folders(), library.skipped(), library.exclude_patterns()
+                vector = library.vector(1)
+                if vector is not None and vector.shape == (32,):
+                    library.search_vectors(vector, k=5)
+            outcomes["answered"] += 1
+        except LibraryError:
+            outcomes["refused"] += 1
+    assert outcomes["answered"] > 0 and outcomes["refused"] > 0 and sum(outcomes.values()) == 240

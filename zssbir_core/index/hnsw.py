@@ -250,6 +250,8 @@ class VectorIndex:
         Only one process may save into ``directory`` at a time (the library's writer lock).
         """
         directory.mkdir(parents=True, exist_ok=True)
+        if directory.resolve() != directory.parent.resolve() / directory.name:
+            raise LibraryError(f"{directory} is a link to another folder: the index is not saved there")
         name = f"index-{generation}.hnsw"
         with atomic_path(directory / name) as temp:
             with self._lock.read():

@@ -82,7 +82,8 @@ class IndexCache:
     def save(self) -> None:
         """Save the in-memory index if it reflects the database and this process may write.
 
-        A process that does not hold the writer lock takes it only if it is free at once.
+        A process that does not hold the writer lock takes it only if it is free at once, and a
+        failure to save is then ignored (the index in memory serves its searches all the same).
         """
         with self.guard:
             index = self._index
@@ -94,6 +95,8 @@ class IndexCache:
                 try:
                     if index.generation == self.store.generation():
                         index.save(self.directory, index.generation)
+                except (OSError, LibraryError):
+                    pass  # a reader's save is a favour to the next reader; the search goes on
                 finally:
                     self.writer_lock.release()
 

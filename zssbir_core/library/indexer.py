@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.imageio import load_image
@@ -39,6 +38,8 @@ from zssbir_core.library.store import NewEmbedding, StoredPhoto, prefix_bounds
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, thumbnail_key
 
 if TYPE_CHECKING:
+    import torch
+
     from zssbir_core.models.registry import Embedder
 
 UNFINISHED_KEY = "index_unfinished"
@@ -221,6 +222,8 @@ def _skip(entry: FileEntry, reason: str) -> SkippedFile:
 
 def _embed(embedder: Embedder, batch: list[_Decoded]) -> tuple[list[_Decoded], np.ndarray, list[SkippedFile]]:
     """Embed a batch; if the batch fails, each file alone, skipping the ones that fail."""
+    import torch
+
     try:
         return batch, embedder.embed_tensors(torch.stack([b.tensor for b in batch])), []
     except (RuntimeError, MemoryError, ValueError) as error:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from zssbir_core.paths import display_path
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` as printable text, even if its name is not valid UTF-8 (bad bytes as ``\\xNN``)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+__all__ = ["FolderInfo", "IndexProgress", "PhotoRecord", "SearchResult", "SkippedFile", "display_path"]
 
 
 @dataclass(frozen=True)

@@ -118,37 +118,44 @@ class LibraryStore:
             raise LibraryError(f"{path.parent} holds no zssbir library")
         try:
             self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._db.text_factory = _text  # damaged text must not raise in the middle of a query
         except sqlite3.Error as error:
             raise LibraryError(f"the library database {path} cannot be opened: {error}") from None
         try:
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            with self.transaction() as db:
-                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                if tables and not _is_library(db, tables):
-                    raise LibraryError(f"{path} is not a zssbir library database (another program's file?); "
-                                       "it is left as it is")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if version is None:
-                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                    db.execute("INSERT INTO meta VALUES ('generation', '0')")
-                elif not str(version[0]).isdigit():
-                    raise LibraryError(f"{path} has an unknown library format {version[0]!r}")
-                elif int(version[0]) > SCHEMA_VERSION:
-                    raise LibraryError(
-                        f"{path.parent} was written by a newer zssbir (library format {version[0]}); update zssbir"
-                    )
-                generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                if generation is None or not str(generation[0]).isdigit():
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', '1')")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
+            with self._damage_is_an_error():
+                self._open_schema(path)
         except BaseException:
             self._db.close()
             raise
+
+    def _open_schema(self, path: Path) -> None:
+        """Check (or create) the schema; a foreign or newer database raises LibraryError."""
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        with self.transaction() as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not _is_library(db, tables):
+                raise LibraryError(f"{path} is not a zssbir library database (another program's file?); "
+                                   "it is left as it is")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                db.execute("INSERT INTO meta VALUES ('generation', '0')")
+            elif not str(version[0]).isdigit():
+                raise LibraryError(f"{path} has an unknown library format {version[0]!r}")
+            elif int(version[0]) > SCHEMA_VERSION:
+                raise LibraryError(
+                    f"{path.parent} was written by a newer zssbir (library format {version[0]}); update zssbir"
+                )
+            generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if generation is None or not str(generation[0]).isdigit():
+                # only a cache counter: a value no saved index can hold makes the index rebuild
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(time.time_ns()),))
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         with self._lock:
@@ -179,7 +186,7 @@ class LibraryStore:
             if "locked" in str(error) or "busy" in str(error):
                 raise LibraryError(f"the library database {self.path} is busy: {error}") from None
             raise LibraryError(f"the library database {self.path} cannot be read or written: {error}") from None
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.Error, UnicodeError) as error:  # a damaged schema's text fails to decode
             raise LibraryError(
                 f"the library database {self.path} is damaged ({error}); move the library folder aside "
                 "and index your folders into a new one"
@@ -402,6 +409,10 @@ def _set_meta(db: sqlite3.Connection, key: str, value: str | None) -> None:
 def _bump_generation(db: sqlite3.Connection) -> int:
     db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _is_library(db: sqlite3.Connection, tables: set[str]) -> bool:

@@ -72,13 +72,15 @@ class ThumbnailCache:
                 target.unlink(missing_ok=True)
 
     def _owns(self, target: Path) -> bool:
-        """Whether ``target`` (resolved, links followed) lies in a subfolder of the cache folder."""
+        """Whether ``target`` (resolved, links followed) lies in a subfolder of the cache folder,
+        and the cache folder is itself a real folder of the library (not a link elsewhere)."""
         try:
             root = self.directory.resolve()
             parent = target.parent.resolve()
+            real_root = self.directory.parent.resolve() / self.directory.name
         except OSError:
             return False
-        return parent.parent == root and not target.is_symlink()
+        return root == real_root and parent.parent == root and not target.is_symlink()
 
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.directory.rglob("*.jpg"))
