@@ -26,6 +26,7 @@ import numpy as np
 from zssbir_core.atomic import TEMP_SUFFIX, atomic_path, write_text_atomic
 from zssbir_core.errors import LibraryError
 from zssbir_core.index.rwlock import ReadWriteLock
+from zssbir_core.paths import bytes_on_disk
 
 FORMAT_VERSION = 2
 SPACE = "cosine"
@@ -345,4 +346,4 @@ class VectorIndex:
 
     def disk_bytes(self, directory: Path) -> int:
         """Bytes the saved index and manifest take in ``directory``."""
-        return sum(p.stat().st_size for p in directory.glob("index*") if p.is_file())
+        return bytes_on_disk(directory.glob("index*"))

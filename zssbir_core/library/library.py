@@ -155,10 +155,8 @@ class PhotoLibrary:
 
     def disk_usage(self) -> dict[str, int]:
         """Bytes on disk of the database, the index and the thumbnails."""
-        database = sum(
-            p.stat().st_size for p in self.directory.glob(DATABASE_NAME + "*") if p.is_file()
-        )
-        index = sum(p.stat().st_size for p in self.index_dir.glob("*") if p.is_file()) if self.index_dir.exists() else 0
+        database = paths.bytes_on_disk(self.directory.glob(DATABASE_NAME + "*"))
+        index = paths.bytes_on_disk(self.index_dir.glob("*"))
         return {"database": database, "index": index, "thumbnails": self.thumbnails.disk_bytes()}
 
     def thumbnail(self, photo_id: int) -> Path:

@@ -75,7 +75,6 @@ class FolderScanner:
         size, mtime = (st.st_size, st.st_mtime_ns) if st is not None else (None, None)
         self.on_problem(SkippedFile(path.replace(os.sep, "/"), reason, size, mtime))
 
-
     def scan(self, root: str) -> Iterator[FileEntry]:
         """Every readable, non-empty image file under ``root`` (depth first, sorted by name)."""
         try:
@@ -99,6 +98,7 @@ class FolderScanner:
                 self._problem(folder, f"folder cannot be read ({error.strerror or error})")
                 continue
             subfolders = []
+            image_stems = {os.path.splitext(e.name)[0].casefold() for e in entries if is_image_path(e.name)}
             for entry in entries:
                 try:
                     if _hidden(entry):
@@ -108,15 +108,16 @@ class FolderScanner:
                 relative = os.path.relpath(entry.path, root).replace(os.sep, "/")
                 if self.rules.excludes(entry.name, relative, entry.path.replace(os.sep, "/")):
                     continue
-                found = self._visit(entry, entries)
+                found = self._visit(entry, image_stems)
                 if isinstance(found, str):
                     subfolders.append(found)
                 elif found is not None:
                     yield found
             stack.extend(reversed(subfolders))
 
-    def _visit(self, entry: os.DirEntry[str], siblings: Sequence[os.DirEntry[str]]) -> FileEntry | str | None:
-        """A file entry, a folder path to descend into, or None (skipped, maybe with a problem)."""
+    def _visit(self, entry: os.DirEntry[str], image_stems: set[str]) -> FileEntry | str | None:
+        """A file entry, a folder path to descend into, or None (skipped, maybe with a problem);
+        ``image_stems``: the names (without suffix, case-folded) of the images beside ``entry``."""
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
         except OSError:
@@ -141,7 +142,7 @@ class FolderScanner:
             stem, suffix = os.path.splitext(entry.name)
             if not HEIF_SUPPORTED and suffix.lower() in HEIF_EXTENSIONS:
                 self._problem(entry.path, "HEIC/HEIF photos need the optional pillow-heif package (zssbir[heif])")
-            elif suffix.lower() in RAW_EXTENSIONS and not _has_image_twin(stem, siblings):
+            elif suffix.lower() in RAW_EXTENSIONS and stem.casefold() not in image_stems:
                 self._problem(entry.path, "RAW camera file: not read (keep the camera's JPEG beside it, or convert it)",
                               _stat_or_none(entry))
             return None
@@ -166,12 +167,6 @@ class FolderScanner:
             return None  # the same file reached through another link
         self._seen_files.add(key)
         return FileEntry(entry.path.replace(os.sep, "/"), st.st_size, st.st_mtime_ns)
-
-
-def _has_image_twin(stem: str, siblings: Sequence[os.DirEntry[str]]) -> bool:
-    """Whether a readable image with the same name stem lies in the same folder."""
-    folded = stem.casefold()
-    return any(os.path.splitext(s.name)[0].casefold() == folded and is_image_path(s.name) for s in siblings)
 
 
 def _stat_or_none(entry: os.DirEntry[str]) -> os.stat_result | None:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from zssbir_core.atomic import atomic_write
 from zssbir_core.errors import LibraryError
+from zssbir_core.paths import bytes_on_disk
 
 THUMBNAIL_SIZE = 320
 """Longest side of a cached thumbnail, in pixels."""
@@ -83,4 +84,4 @@ class ThumbnailCache:
         return root == real_root and parent.parent == root and not target.is_symlink()
 
     def disk_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.directory.rglob("*.jpg"))
+        return bytes_on_disk(self.directory.rglob("*.jpg"))
