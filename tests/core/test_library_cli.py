@@ -55,7 +55,7 @@ def test_user_errors_are_one_line(tmp_path, capsys, monkeypatch) -> None:
     assert main(["index", "--library", library, "--add", str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert main(["search", "--library", library, "--sketch", "x.png"]) == 2
-    assert "holds no zssbir library" in capsys.readouterr().err
+    assert "no indexed photos yet" in capsys.readouterr().err
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("x")
     assert main(["library", "--library", str(tmp_path / "notes")]) == 2
