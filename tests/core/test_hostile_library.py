@@ -404,3 +404,21 @@ def test_randomly_damaged_library_files_give_answers_or_clear_errors(tmp_path) -
         except LibraryError:
             outcomes["refused"] += 1
     assert outcomes["answered"] > 0 and outcomes["refused"] > 0 and sum(outcomes.values()) == 240
+
+
+def test_the_library_remembers_an_unfinished_run(tmp_path, photos, embedder) -> None:
+    import threading
+
+    with PhotoLibrary.open(tmp_path / "library") as library:
+        assert not library.indexing_unfinished
+        library.add_folder(photos)
+        assert library.indexing_unfinished  # a new folder waits for a run
+        cancel = threading.Event()
+        for event in library.index(embedder, batch_size=1, cancel=cancel):
+            if event.phase == "embed" and event.done:
+                cancel.set()
+        assert event.phase == "cancelled"
+    with PhotoLibrary.open(tmp_path / "library", create=False) as library:
+        assert library.indexing_unfinished  # another process sees it too
+        _run(library, embedder)
+        assert not library.indexing_unfinished

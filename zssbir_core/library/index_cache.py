@@ -91,7 +91,7 @@ class IndexCache:
                 return
             if self.writer_lock.held:
                 index.save(self.directory, index.generation)
-            elif self.writer_lock.try_acquire():
+            elif self._try_lock():
                 try:
                     if index.generation == self.store.generation():
                         index.save(self.directory, index.generation)
@@ -99,6 +99,12 @@ class IndexCache:
                     pass  # a reader's save is a favour to the next reader; the search goes on
                 finally:
                     self.writer_lock.release()
+
+    def _try_lock(self) -> bool:
+        try:
+            return self.writer_lock.try_acquire()
+        except LibraryError:  # a read-only library: searches work, nothing is saved
+            return False
 
     def _dim(self) -> int:
         text = self.store.meta("embedding_dim") or ""

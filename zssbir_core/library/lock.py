@@ -72,7 +72,10 @@ class WriterLock:
 
     def is_free(self) -> bool:
         """Whether nobody (this object included) holds the lock right now."""
-        if self.held or not self.try_acquire():
+        try:
+            if self.held or not self.try_acquire():
+                return False
+        except LibraryError:  # the lock file cannot be opened (a read-only library): no writer here
             return False
         self.release()
         return True
