@@ -517,12 +517,12 @@ class MainWindow(QMainWindow):
         except OSError as error:
             self.show_error(f"The photo library at {directory} cannot be opened: {error.strerror or error}")
         else:
-            self._adopt_library_excludes()
+            self._adopt_library_state()
             self._maybe_start_indexing(startup=True)
 
-    def _adopt_library_excludes(self) -> None:
-        """Move an exclude list of an older version from QSettings into the library (once), and
-        show the library's list in the preferences."""
+    def _adopt_library_state(self) -> None:
+        """Move the exclude list and the unfinished-run flag of older versions from QSettings into
+        the library (once), and show the library's exclude list in the preferences."""
         from dataclasses import replace
 
         from zssbir_desktop.settings import take_legacy_exclude_patterns
@@ -531,6 +531,10 @@ class MainWindow(QMainWindow):
         legacy = take_legacy_exclude_patterns(self.settings)
         if legacy:
             library.add_exclude_patterns(legacy)
+        if self.settings.contains("library/unfinished"):
+            if str(self.settings.value("library/unfinished")).lower() == "true":
+                library.request_indexing()
+            self.settings.remove("library/unfinished")
         self.prefs = replace(self.prefs, exclude_patterns=tuple(library.exclude_patterns()))
 
     def load_model(self) -> None:

@@ -226,11 +226,13 @@ def test_settings_persist_across_a_restart(qtbot, tmp_path) -> None:
     assert again.prefs.exclude_patterns == ("*.tmp",) == tuple(again.engine.library.exclude_patterns())
 
 
-def test_an_old_qsettings_exclude_list_moves_into_the_library_once(qtbot, tmp_path) -> None:
+def test_an_old_qsettings_exclude_list_and_unfinished_flag_move_into_the_library_once(qtbot, tmp_path) -> None:
     QSettings().setValue("preferences/exclude_patterns", "*.tmp\n*/cache/*")
+    QSettings().setValue("library/unfinished", True)
     window = make_window(qtbot, tmp_path)
     assert window.engine.library.exclude_patterns() == ["*.tmp", "*/cache/*"]
-    assert QSettings().value("preferences/exclude_patterns") is None
+    assert window.engine.library.indexing_unfinished
+    assert QSettings().value("preferences/exclude_patterns") is None and not QSettings().contains("library/unfinished")
     dialog = window.settings_dialog()
     qtbot.addWidget(dialog)
     dialog.exclude_edit.setPlainText("*/cache/*")  # removing a pattern in the app removes it from the library

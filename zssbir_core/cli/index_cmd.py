@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from zssbir_core.errors import ZssbirError
     from zssbir_core.library import PhotoLibrary
-    from zssbir_core.library.records import display_path
+    from zssbir_core.paths import display_path
 
     with PhotoLibrary.open(args.library) as library:
         for folder in args.remove:
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
-    from zssbir_core.library.records import display_path
+    from zssbir_core.paths import display_path
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())

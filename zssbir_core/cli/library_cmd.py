@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from zssbir_core.library import PhotoLibrary
-    from zssbir_core.library.records import display_path
+    from zssbir_core.paths import display_path
 
     with PhotoLibrary.open(args.library, create=False) as library:
         usage = library.disk_usage()

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from zssbir_core.cli.index_cmd import load_library_model
     from zssbir_core.errors import ImageReadError, ZssbirError
     from zssbir_core.library import PhotoLibrary
-    from zssbir_core.library.records import display_path
+    from zssbir_core.paths import display_path
     from zssbir_core.search import SketchSearcher
 
     with PhotoLibrary.open(args.library, create=False) as library:
