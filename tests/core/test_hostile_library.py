@@ -322,7 +322,8 @@ def test_links_to_the_library_or_out_of_the_watched_folders_are_not_followed(tmp
 
 
 def test_exclude_rules_match_names_paths_and_absolute_paths_in_any_case() -> None:
-    rules = ExcludeRules(["*.jpg", "*/Screenshots/*", "/home/me/Photos/private", "drafts"])
+    rules = ExcludeRules(["*.jpg", "*/Screenshots/*", "/home/me/Photos/private", "drafts", "./2020/*"])
+    assert rules.excludes("a.png", "2020/a.png", "/p/2020/a.png")
     assert rules.excludes("UPPER.JPG", "a/UPPER.JPG", "/p/a/UPPER.JPG")
     assert rules.excludes("Screenshots", "Screenshots", "/p/Screenshots")  # top level, the folder itself
     assert rules.excludes("x.png", "a/screenshots/x.png", "/p/a/screenshots/x.png")

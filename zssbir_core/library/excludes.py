@@ -33,6 +33,8 @@ def normalise(patterns: Iterable[object]) -> list[str]:
     for pattern in patterns:
         if isinstance(pattern, str):
             text = pattern.strip().replace("\\", "/")
+            while text.startswith("./"):
+                text = text[2:]
             if text and len(text) <= MAX_PATTERN_LENGTH:
                 seen.setdefault(text, None)
     return list(seen)[:MAX_PATTERNS]
