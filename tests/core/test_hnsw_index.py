@@ -273,3 +273,17 @@ def test_an_index_folder_that_links_elsewhere_is_never_written_or_cleaned(tmp_pa
     with pytest.raises(LibraryError, match="link to another folder"):
         index.save(tmp_path / "index", generation=1)
     assert sorted(p.name for p in elsewhere.iterdir()) == ["index-7.hnsw"]
+
+
+@pytest.mark.parametrize("name", ["index.json", "index-1.hnsw"])
+def test_a_file_replaced_by_a_link_to_an_endless_device_is_refused(tmp_path, name) -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=1)
+    if name == "index-1.hnsw":  # a manifest that agrees with an empty file
+        manifest = json.loads((tmp_path / "index.json").read_text())
+        (tmp_path / "index.json").write_text(json.dumps(manifest | {"index_bytes": 0}))
+    (tmp_path / name).unlink()
+    (tmp_path / name).symlink_to("/dev/zero")
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)

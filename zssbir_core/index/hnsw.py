@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -67,9 +68,11 @@ class IndexManifest:
     @classmethod
     def read(cls, path: Path) -> IndexManifest:
         """The manifest in ``path``; ValueError when a field is missing or of the wrong type or range."""
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
+        with open(path, "rb") as handle:  # bounded: a link to /dev/zero must not be read forever
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
             raise ValueError("manifest file too large")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict) or set(data) != _MANIFEST_FIELDS:
             raise ValueError("manifest fields differ from the expected ones")
         params = data["params"]
@@ -323,7 +326,10 @@ class VectorIndex:
         index_path = directory / manifest.index_file
         if not problems:
             try:
-                if index_path.stat().st_size != manifest.index_bytes:
+                st = index_path.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    problems.append("index file is not a regular file")
+                elif st.st_size != manifest.index_bytes:
                     problems.append("index file size does not match its manifest (truncated?)")
                 elif file_sha256(index_path) != manifest.index_sha256:
                     problems.append("index file checksum does not match its manifest (damaged)")
