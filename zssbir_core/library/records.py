@@ -5,10 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from zssbir_core.paths import display_path
-
-__all__ = ["FolderInfo", "IndexProgress", "PhotoRecord", "SearchResult", "SkippedFile", "display_path"]
-
 
 @dataclass(frozen=True)
 class FolderInfo:
@@ -36,9 +32,9 @@ class PhotoRecord:
 class SkippedFile:
     """A file or folder the indexer could not use, and why: the library's one skip record.
 
-    ``path`` is the path as the file system gives it (``display_path`` prints it); ``size`` and
-    ``mtime_ns`` are the file's when it was skipped (None if unknown), so that an unchanged file
-    is not tried again.
+    ``path`` is the path as the file system gives it (``zssbir_core.paths.display_path`` prints
+    it); ``size`` and ``mtime_ns`` are the file's when it was skipped (None if unknown), so that
+    an unchanged file is not tried again.
     """
 
     path: str
