@@ -50,6 +50,7 @@ def parse(text: str | None) -> list[str]:
 
 
 def dump(patterns: Iterable[object]) -> str:
+    """The JSON text the library stores for ``patterns``."""
     return json.dumps(normalise(patterns))
 
 
@@ -90,5 +91,5 @@ class ExcludeRules:
 
 
 def has_nomedia(folder: str) -> bool:
-    """Whether ``folder`` holds a ``.nomedia`` marker (any case)."""
+    """Whether ``folder`` holds a ``.nomedia`` (or ``.NOMEDIA``) marker file."""
     return any(os.path.isfile(os.path.join(folder, name)) for name in (NOMEDIA, NOMEDIA.upper()))
