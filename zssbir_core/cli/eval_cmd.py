@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=numbers.int_between(0, numbers.MAX_WORKERS), default=0,
                         help="image decoding processes (default 0)")
     parser.add_argument(
-        "--query-expansion", type=non_negative_int, default=0, metavar="K",
+        "--query-expansion", type=numbers.int_between(0, 1000), default=0, metavar="K",
         help="expand each sketch with its K nearest photos before ranking, as the app's search does "
         "(it uses 5); default 0: the plain protocol of the zero-shot SBIR papers",
     )
