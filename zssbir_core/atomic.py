@@ -1,10 +1,80 @@
-"""Putting a finished directory in place of another in one step, so readers never see half of it."""
+"""Writing files and directories so that readers see the old version or the new one, never half.
+
+``atomic_write`` is the one way the project writes a file in place: a temporary file with a unique
+name beside the target (so concurrent writers never share or delete each other's temp files),
+flushed (and fsynced when ``durable``), then renamed over the target; on any failure the temporary
+file is removed and the target is untouched. ``replace_directory`` does the same for a directory.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+
+TEMP_SUFFIX = ".tmp"
+"""Temporary files of ``atomic_write`` are ``.<target name>.<random>.tmp`` beside the target."""
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: files get the permissions a plain open() would give
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[Path]:
+    """A unique temporary path beside ``path``; whatever the ``with`` block writes there replaces
+    ``path`` when the block ends without error (for writers that want a file name, not a handle).
+
+    ``durable``: fsync the file and its folder, so the new version survives a power cut.
+    """
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        if durable:
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        os.chmod(temp, 0o666 & ~_UMASK)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_directory(target.parent)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[IO[bytes]]:
+    """A binary handle whose content replaces ``path`` when the ``with`` block ends without error."""
+    with atomic_path(path, durable=durable) as temp, open(temp, "wb") as handle:
+        yield handle
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` in one step (see ``atomic_write``)."""
+    with atomic_write(path, durable=durable) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) in one step (see ``atomic_write``)."""
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+def fsync_directory(folder: str | os.PathLike[str]) -> None:
+    """Make a rename inside ``folder`` durable (a no-op where folders cannot be opened)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def replace_directory(source: Path, target: Path) -> None:
@@ -16,7 +86,7 @@ def replace_directory(source: Path, target: Path) -> None:
     if not target.exists():
         os.replace(source, target)
         return
-    old = target.with_name(f".{target.name}-old-{os.getpid()}")
-    os.replace(target, old)
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-old-"))
+    os.replace(target, old / target.name)
     os.replace(source, target)
     shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ZssbirError(Exception):
     """Base class: a failure the user can act on; ``str(error)`` is the message to show."""
@@ -19,7 +21,8 @@ class ImageReadError(ZssbirError):
     """An image file could not be decoded; ``reason`` says why in a few words."""
 
     def __init__(self, path: object, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace") if isinstance(path, (str, os.PathLike)) else path
+        super().__init__(f"{shown}: {reason}")
         self.path = path
         self.reason = reason
 

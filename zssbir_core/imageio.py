@@ -10,8 +10,10 @@ Pillow, OS or decoder exception through. What it takes care of:
 - CMYK, palette, greyscale, 16-bit and float images are converted to RGB; transparency is
   composited on white (a sketch drawn on a transparent canvas stays black on white);
 - GIF and multi-page TIFF give their first frame;
-- only a fixed set of formats is tried (no PostScript, no exotic plugins) and images larger than
-  ``MAX_PIXELS`` are refused as possible decompression bombs;
+- only a fixed set of formats is tried (no PostScript, no exotic plugins); images larger than
+  ``MAX_PIXELS``, with a side longer than ``MAX_SIDE`` or more elongated than ``MAX_ASPECT`` are
+  refused before decoding (a 1 x 2,000,000 strip passes a pixel count but would ask for hundreds
+  of GB once its short side is scaled to the network's input);
 - HEIC/HEIF is read when the optional ``pillow-heif`` package is installed (``zssbir[heif]``).
 """
 
@@ -48,6 +50,16 @@ _FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF") + (
 
 MAX_PIXELS = 180_000_000
 """Largest image (width x height) accepted; bigger files are refused as decompression bombs."""
+MAX_SIDE = 65_500
+"""Longest side accepted, in pixels (JPEG's own limit)."""
+MAX_ASPECT = 20.0
+"""Most elongated image accepted (long side / short side); the widest real panoramas stay below."""
+
+RAW_EXTENSIONS = frozenset(
+    {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf", ".rw2",
+     ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mef", ".mos", ".mrw", ".iiq", ".rwl", ".raw"}
+)
+"""Lower-case suffixes of camera RAW files, which are not read (they are listed as skipped)."""
 
 # We check the pixel count ourselves (MAX_PIXELS); Pillow's softer warning would only be noise.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
@@ -89,12 +101,7 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise ImageReadError(path, f"invalid image size {width}x{height}")
-            if width * height > MAX_PIXELS:
-                raise ImageReadError(
-                    path,
-                    f"image too large ({width}x{height} pixels, limit {MAX_PIXELS:,}): "
-                    "refused as a possible decompression bomb",
-                )
+            check_proportions(path, width, height)
             if target_size and image_format in ("JPEG", "MPO"):
                 image.draft("RGB", (target_size, target_size))
             image.load()
@@ -120,6 +127,23 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
     except Exception as error:  # hostile files raise anything: struct.error, ValueError, ...
         raise ImageReadError(path, f"corrupt image ({type(error).__name__}: {error})") from None
     return LoadedImage(rgb, width, height, image_format)
+
+
+def check_proportions(path: object, width: int, height: int) -> None:
+    """Raise ``ImageReadError`` for a size that no photo has and that decoding or resizing would
+    turn into an enormous allocation: too many pixels, a side too long, or too elongated."""
+    if width <= 0 or height <= 0:
+        raise ImageReadError(path, f"invalid image size {width}x{height}")
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(
+            path, f"image too large ({width}x{height} pixels, limit {MAX_PIXELS:,}): refused as a possible decompression bomb"
+        )
+    if max(width, height) > MAX_SIDE:
+        raise ImageReadError(path, f"image too large ({width}x{height}: a side longer than {MAX_SIDE:,} pixels)")
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        raise ImageReadError(
+            path, f"image too elongated ({width}x{height}: more than {MAX_ASPECT:g} times longer than wide)"
+        )
 
 
 def _swaps_sides(image: Image.Image) -> bool:

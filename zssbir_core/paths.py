@@ -1,12 +1,15 @@
 """Where zssbir keeps its data on this machine (platformdirs), overridable by environment.
 
 ``ZSSBIR_DATA_DIR`` moves everything (tests and portable installs use it); otherwise the
-platform's user data, cache and log directories are used.
+platform's user data, cache and log directories are used. Also two small helpers on paths:
+``display_path`` (any path as printable text) and ``bytes_on_disk``.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 import platformdirs
@@ -44,3 +47,22 @@ def log_dir() -> Path:
     if override:
         return Path(override) / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def bytes_on_disk(files: Iterable[Path]) -> int:
+    """Total size of the regular files among ``files``; files that vanish meanwhile count 0
+    (another process may be replacing them while this one counts)."""
+    total = 0
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            total += st.st_size
+    return total
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as printable text, even if its name is not valid UTF-8 (bad bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

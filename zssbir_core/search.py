@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from zssbir_core.errors import ImageReadError, LibraryError
-from zssbir_core.imageio import open_image, to_rgb
+from zssbir_core.imageio import check_proportions, open_image, to_rgb
 from zssbir_core.library import PhotoLibrary, SearchResult
 from zssbir_core.query_expansion import DEFAULT_EXPANSION, QueryExpansion, expand_query
 
@@ -33,6 +33,7 @@ QueryImage = Union[str, os.PathLike, Image.Image, np.ndarray]
 def query_to_image(query: QueryImage, *, target_size: int | None = None) -> Image.Image:
     """Any accepted query form as an 8-bit RGB PIL image (transparency becomes white)."""
     if isinstance(query, Image.Image):
+        check_proportions("<image>", *query.size)
         return to_rgb(query)
     if isinstance(query, np.ndarray):
         array = query
@@ -43,6 +44,7 @@ def query_to_image(query: QueryImage, *, target_size: int | None = None) -> Imag
             array = array[:, :, 0]
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
             raise ImageReadError("<array>", f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got {query.shape}")
+        check_proportions("<array>", array.shape[1], array.shape[0])
         return to_rgb(Image.fromarray(np.ascontiguousarray(array)))
     return open_image(Path(query), target_size=target_size)
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from zssbir_core.atomic import atomic_path
 from zssbir_core import paths
 from zssbir_core.data.domains import PHOTO
 from zssbir_core.data.folder import FolderDataset
@@ -133,12 +132,6 @@ def class_soft_labels(
         progress=progress,
     )
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".soft-", suffix=".safetensors")
-    os.close(fd)
-    try:
-        save_file({"soft_labels": labels.contiguous()}, tmp, metadata={"classes": json.dumps(dataset.classes)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as temp:
+        save_file({"soft_labels": labels.contiguous()}, str(temp), metadata={"classes": json.dumps(dataset.classes)})
     return labels

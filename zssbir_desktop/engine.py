@@ -53,7 +53,6 @@ class Engine(QObject):
         self.searches.failed.connect(lambda _request, error: self.search_failed.emit(error))
         self._index_task: Task | None = None
         self._download_task: Task | None = None
-        self.exclude_patterns: tuple[str, ...] = ()
 
     # -- library -------------------------------------------------------------------------------
 
@@ -86,7 +85,9 @@ class Engine(QObject):
         """(path, reason) of each file the last indexing runs could not read."""
         if self.library is None:
             return []
-        return [(str(s.path), str(s.reason)) for s in self.library.skipped()]
+        from zssbir_core.paths import display_path
+
+        return [(display_path(s.path), str(s.reason)) for s in self.library.skipped()]
 
     def thumbnail_image(self, path: Path, size: int, photo_id: int | None = None) -> Image.Image:
         """A thumbnail for the results grid (called on a pool thread): the library's cached one
@@ -182,10 +183,10 @@ class Engine(QObject):
         now (no model or library yet, or a run is already going)."""
         if self.library is None or self.embedder is None or self._index_task is not None:
             return False
-        library, embedder, exclude = self.library, self.embedder, self.exclude_patterns
+        library, embedder = self.library, self.embedder
 
         def work(report: Report, cancel: threading.Event) -> bool:
-            for event in library.index(embedder, cancel=cancel, exclude=exclude, batch_size=INDEX_BATCH_SIZE):
+            for event in library.index(embedder, cancel=cancel, batch_size=INDEX_BATCH_SIZE):
                 report(event)
             return cancel.is_set()
 

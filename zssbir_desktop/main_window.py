@@ -499,7 +499,6 @@ class MainWindow(QMainWindow):
         engine.search_failed.connect(self._search_failed)
         engine.searches.busy_changed.connect(self._search_busy)
         engine.download_progress.connect(self._download_progress)
-        engine.exclude_patterns = self.prefs.exclude_patterns
 
     # == start-up, library, model ================================================================
 
@@ -518,7 +517,25 @@ class MainWindow(QMainWindow):
         except OSError as error:
             self.show_error(f"The photo library at {directory} cannot be opened: {error.strerror or error}")
         else:
+            self._adopt_library_state()
             self._maybe_start_indexing(startup=True)
+
+    def _adopt_library_state(self) -> None:
+        """Move the exclude list and the unfinished-run flag of older versions from QSettings into
+        the library (once), and show the library's exclude list in the preferences."""
+        from dataclasses import replace
+
+        from zssbir_desktop.settings import take_legacy_exclude_patterns
+
+        library = self.engine.library
+        legacy = take_legacy_exclude_patterns(self.settings)
+        if legacy:
+            library.add_exclude_patterns(legacy)
+        if self.settings.contains("library/unfinished"):
+            if str(self.settings.value("library/unfinished")).lower() == "true":
+                library.request_indexing()
+            self.settings.remove("library/unfinished")
+        self.prefs = replace(self.prefs, exclude_patterns=tuple(library.exclude_patterns()))
 
     def load_model(self) -> None:
         """Load the model named in the preferences, or else the library's own model, or else the
@@ -779,17 +796,17 @@ class MainWindow(QMainWindow):
         """Index the library now, or as soon as the model is ready."""
         if self.engine.library is None:
             return
-        self.settings.setValue("library/unfinished", True)
         if self.engine.embedder is None:
+            self.engine.library.request_indexing()  # remembered by the library until a run finishes
             self.library_panel.set_indexing(True)
             self.library_panel.progress_label.setText("Waiting for the model to load…")
             return
         self.engine.start_indexing()
 
     def _maybe_start_indexing(self, startup: bool) -> None:
-        unfinished = str(self.settings.value("library/unfinished", False)).lower() == "true"
         if self.engine.library is None or self.engine.embedder is None or self.engine.indexing():
             return
+        unfinished = self.engine.library.indexing_unfinished
         if not self.engine.folders():
             return
         other_model = self.engine.library.model_id not in (None, self.engine.embedder.model_id)
@@ -822,8 +839,6 @@ class MainWindow(QMainWindow):
 
     def _indexing_finished(self, cancelled: bool) -> None:
         log.info("indexing %s", "cancelled" if cancelled else "finished")
-        if not cancelled:
-            self.settings.setValue("library/unfinished", False)
         count = sum(n for _p, n in self.engine.folders())
         message = (
             "Indexing cancelled; the photos done so far are searchable."
@@ -1112,7 +1127,11 @@ class MainWindow(QMainWindow):
             self.results_view.set_thumbnail_size(new.thumbnail_size)
         if new.results_count != old.results_count:
             self.k_spin.setValue(new.results_count)
-        self.engine.exclude_patterns = new.exclude_patterns
+        if new.exclude_patterns != old.exclude_patterns and self.engine.library is not None:
+            try:
+                self.engine.library.set_exclude_patterns(new.exclude_patterns)
+            except ZssbirError as error:
+                self.show_error(f"The exclude patterns could not be saved: {error}")
         if new.library_dir != old.library_dir:
             from zssbir_desktop.settings import library_directory
 

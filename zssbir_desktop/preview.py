@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from zssbir_core.paths import display_path
+
 PREVIEW_SIZE = 360
 
 
@@ -42,9 +44,10 @@ class PreviewPanel(QWidget):
     def show_result(self, path: Path, score: float, date_text: str, pixmap: QPixmap | None) -> None:
         """Show a result; ``pixmap`` may be None while the larger picture loads."""
         self.details.setText(
-            f"<b>{Path(path).name}</b><br>{Path(path).parent}<br>{date_text}<br>score {score:.3f}"
+            f"<b>{display_path(Path(path).name)}</b><br>{display_path(Path(path).parent)}<br>{date_text}"
+            f"<br>score {score:.3f}"
         )
-        self.details.setToolTip(str(path))
+        self.details.setToolTip(display_path(path))
         self.set_pixmap(pixmap)
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from zssbir_core.paths import display_path
 from zssbir_desktop.thumbnails import ThumbnailLoader
 
 PathRole = Qt.ItemDataRole.UserRole + 1
@@ -97,13 +98,13 @@ class ResultsModel(QAbstractListModel):
             return None
         result = self._results[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return Path(result.path).name
+            return display_path(Path(result.path).name)
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.pixmap(
                 self._key(result), Path(result.path), self.thumbnail_size, int(result.id)
             )
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{result.path}\nscore {result.score:.3f}"
+            return f"{display_path(result.path)}\nscore {result.score:.3f}"
         if role == PathRole:
             return str(result.path)
         if role == ScoreRole:

@@ -30,8 +30,15 @@ class Preferences:
     thumbnail_size: int = 160
     rescan_on_start: bool = True
     exclude_patterns: tuple[str, ...] = ()
+    """The open library's exclude list, as the dialog edits it; kept by the library, not in QSettings."""
     theme: str = "system"
     library_dir: str = ""
+
+
+NOT_STORED = frozenset({"exclude_patterns"})
+"""Preferences that belong to the library, not to QSettings."""
+LEGACY_EXCLUDE_KEY = "preferences/exclude_patterns"
+"""Where versions before the library owned its exclude list kept it."""
 
 
 def _coerce(value: object, default: object) -> object:
@@ -59,6 +66,8 @@ def load_preferences(settings: QSettings | None = None) -> Preferences:
     settings = settings or QSettings()
     prefs = Preferences()
     for field in fields(Preferences):
+        if field.name in NOT_STORED:
+            continue
         default = getattr(prefs, field.name)
         raw = settings.value(f"preferences/{field.name}", None)
         if raw is not None:
@@ -76,11 +85,25 @@ def save_preferences(prefs: Preferences, settings: QSettings | None = None) -> N
     """Write every preference; tuples are stored as newline-joined text (portable in INI files)."""
     settings = settings or QSettings()
     for field in fields(Preferences):
+        if field.name in NOT_STORED:
+            continue
         value = getattr(prefs, field.name)
         if isinstance(value, tuple):
             value = "\n".join(value)
         settings.setValue(f"preferences/{field.name}", value)
     settings.sync()
+
+
+def take_legacy_exclude_patterns(settings: QSettings | None = None) -> tuple[str, ...]:
+    """The exclude list older versions kept in QSettings, removed from there (it moves into the
+    library once); empty when there is none."""
+    settings = settings or QSettings()
+    raw = settings.value(LEGACY_EXCLUDE_KEY, None)
+    if raw is None:
+        return ()
+    settings.remove(LEGACY_EXCLUDE_KEY)
+    settings.sync()
+    return _coerce(raw, ())  # type: ignore[return-value]
 
 
 def library_directory(prefs: Preferences, override: str | Path | None = None) -> Path:

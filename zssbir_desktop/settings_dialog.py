@@ -86,8 +86,13 @@ class SettingsDialog(QDialog):
         self.rescan_check.setChecked(prefs.rescan_on_start)
         form.addRow(self.rescan_check)
         self.exclude_edit = QPlainTextEdit("\n".join(prefs.exclude_patterns))
-        self.exclude_edit.setPlaceholderText("One pattern per line, e.g. *.tmp or */Screenshots/*")
-        self.exclude_edit.setToolTip("Files and folders matching these patterns are not indexed")
+        self.exclude_edit.setPlaceholderText("One pattern per line, e.g. *.tmp, Screenshots or /home/me/Photos/private")
+        self.exclude_edit.setToolTip(
+            "Files and folders matching these patterns are not indexed (letters match in any case).\n"
+            "A name (*.tmp, Screenshots) matches anywhere; a path with / is relative to a watched folder;\n"
+            "an absolute path leaves out that folder. The list belongs to the library (zssbir-cli sees it too).\n"
+            "A folder holding a .nomedia file is always left out."
+        )
         form.addRow("Exclude patterns:", self.exclude_edit)
         return page
 

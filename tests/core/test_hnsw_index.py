@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import threading
 
 import numpy as np
@@ -185,3 +187,103 @@ def test_read_write_lock_excludes_writers() -> None:
         assert not entered.wait(0.2)  # a reader holds the lock
     thread.join()
     assert inside == ["writer"]
+
+
+_LOAD_CORRUPTED = """
+import sys
+from pathlib import Path
+from zssbir_core.index import IndexMismatchError, VectorIndex
+try:
+    VectorIndex.load(Path(sys.argv[1]), model_id="m", generation=1, count=10)
+except IndexMismatchError as error:
+    print("refused:", error)
+else:
+    print("loaded")
+"""
+
+
+@pytest.mark.parametrize("offset", [48, 52])  # hnswlib's header: max level, then entry point
+def test_same_size_corruption_is_refused_before_hnswlib_sees_it(tmp_path, offset) -> None:
+    import subprocess
+    import sys
+
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=1)
+    path = tmp_path / "index-1.hnsw"
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 4] = (0x7FFFFFF0).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    done = subprocess.run([sys.executable, "-c", _LOAD_CORRUPTED, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # a segfault would be -11
+    assert "refused:" in done.stdout and "checksum" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"count": "10"},
+        {"generation": 1.0},
+        {"dim": True},
+        {"params": [16, 100, 512]},
+        {"params": {"M": "16", "ef_construction": 100, "ef_search": 512}},
+        {"deleted": {"1": 2}},
+        {"deleted": [-1]},
+        {"index_file": "../../victim.hnsw"},
+        {"index_sha256": None},
+        {"model_id": 7},
+        {"extra": 1},
+        {"dim": 10**12},
+    ],
+)
+def test_bad_manifest_field_types_are_refused_not_raised(tmp_path, change) -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=1)
+    manifest = json.loads((tmp_path / "index.json").read_text())
+    (tmp_path / "index.json").write_text(json.dumps(manifest | change))
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)
+
+
+@pytest.mark.parametrize("document", ["[1, 2]", "null", "7", '"text"', "[" * 100000])
+def test_manifest_that_is_not_an_object_is_refused(tmp_path, document) -> None:
+    (tmp_path / "index.json").write_text(document)
+    with pytest.raises(IndexMismatchError, match="unreadable"):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)
+
+
+def test_saves_use_unique_temp_files_and_leave_none(tmp_path) -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    other = tmp_path / ".index-1.hnsw.someone-else.tmp"
+    other.write_bytes(b"a save in progress elsewhere")
+    index.save(tmp_path, generation=1)
+    assert other.exists()  # a fresh temp file of another writer is not deleted
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "index-1.hnsw", "index.json"]
+
+
+def test_an_index_folder_that_links_elsewhere_is_never_written_or_cleaned(tmp_path) -> None:
+    elsewhere = tmp_path / "users-folder"
+    elsewhere.mkdir()
+    (elsewhere / "index-7.hnsw").write_bytes(b"a user's file with an unlucky name")
+    (tmp_path / "index").symlink_to(elsewhere)
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    with pytest.raises(LibraryError, match="link to another folder"):
+        index.save(tmp_path / "index", generation=1)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["index-7.hnsw"]
+
+
+@pytest.mark.parametrize("name", ["index.json", "index-1.hnsw"])
+def test_a_file_replaced_by_a_link_to_an_endless_device_is_refused(tmp_path, name) -> None:
+    index = VectorIndex(32, model_id="m")
+    index.add(list(range(10)), _vectors(10))
+    index.save(tmp_path, generation=1)
+    if name == "index-1.hnsw":  # a manifest that agrees with an empty file
+        manifest = json.loads((tmp_path / "index.json").read_text())
+        (tmp_path / "index.json").write_text(json.dumps(manifest | {"index_bytes": 0}))
+    (tmp_path / name).unlink()
+    (tmp_path / name).symlink_to("/dev/zero")
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path, model_id="m", generation=1, count=10)

@@ -4,6 +4,7 @@ and hnswlib; strokes drawn with qtbot, searches, find-similar, indexing with pro
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -219,9 +220,24 @@ def test_settings_persist_across_a_restart(qtbot, tmp_path) -> None:
     prefs = dialog.preferences()
     window.apply_preferences(prefs)
     window.close()
-    assert load_preferences(QSettings()) == prefs
+    assert load_preferences(QSettings()) == replace(prefs, exclude_patterns=())  # the library keeps those
     again = make_window(qtbot, tmp_path, prefs=load_preferences(QSettings()))
     assert again.k_spin.value() == 48 and again.results_model.thumbnail_size == 128
+    assert again.prefs.exclude_patterns == ("*.tmp",) == tuple(again.engine.library.exclude_patterns())
+
+
+def test_an_old_qsettings_exclude_list_and_unfinished_flag_move_into_the_library_once(qtbot, tmp_path) -> None:
+    QSettings().setValue("preferences/exclude_patterns", "*.tmp\n*/cache/*")
+    QSettings().setValue("library/unfinished", True)
+    window = make_window(qtbot, tmp_path)
+    assert window.engine.library.exclude_patterns() == ["*.tmp", "*/cache/*"]
+    assert window.engine.library.indexing_unfinished
+    assert QSettings().value("preferences/exclude_patterns") is None and not QSettings().contains("library/unfinished")
+    dialog = window.settings_dialog()
+    qtbot.addWidget(dialog)
+    dialog.exclude_edit.setPlainText("*/cache/*")  # removing a pattern in the app removes it from the library
+    window.apply_preferences(dialog.preferences())
+    assert window.engine.library.exclude_patterns() == ["*/cache/*"]
 
 
 def test_model_loads_in_the_background_with_a_visible_state(qtbot, tmp_path) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
 
-from zssbir_desktop.settings import Preferences, load_preferences, save_preferences
+from zssbir_desktop.settings import (
+    LEGACY_EXCLUDE_KEY,
+    Preferences,
+    load_preferences,
+    save_preferences,
+    take_legacy_exclude_patterns,
+)
 from zssbir_desktop.settings_dialog import SettingsDialog
 
 
@@ -16,12 +22,19 @@ def test_preferences_round_trip_through_a_new_qsettings() -> None:
         results_count=40,
         thumbnail_size=200,
         rescan_on_start=False,
-        exclude_patterns=("*.tmp", "*/cache/*"),
         theme="dark",
         library_dir="/tmp/lib",
     )
     save_preferences(prefs, QSettings())
     assert load_preferences(QSettings()) == prefs
+
+
+def test_exclude_patterns_are_not_kept_in_qsettings_and_an_old_list_moves_out_once() -> None:
+    save_preferences(Preferences(exclude_patterns=("*.tmp",)), QSettings())
+    assert QSettings().value(LEGACY_EXCLUDE_KEY) is None and load_preferences(QSettings()).exclude_patterns == ()
+    QSettings().setValue(LEGACY_EXCLUDE_KEY, "*.tmp\n*/cache/*")
+    assert take_legacy_exclude_patterns(QSettings()) == ("*.tmp", "*/cache/*")
+    assert take_legacy_exclude_patterns(QSettings()) == ()
 
 
 def test_bad_stored_values_fall_back_to_defaults() -> None:

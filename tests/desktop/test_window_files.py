@@ -76,7 +76,7 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(
     with PhotoLibrary.open(tmp_path / "library") as library:
         assert 0 < library.photo_count() < 100
     again = make_window(qtbot, tmp_path, prefs=Preferences(model="lite0-imagenet", rescan_on_start=False))
-    assert str(QSettings().value("library/unfinished")).lower() == "true"
+    assert again.engine.library.indexing_unfinished  # the library remembers, not QSettings
     with qtbot.waitSignal(again.engine.indexing_finished, timeout=WAIT_MS) as blocker:
         again.engine.set_embedder(small_embedder)  # the model arrives: the unfinished run resumes
     assert blocker.args == [False]

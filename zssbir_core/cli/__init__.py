@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except ZssbirError as error:
         print(f"zssbir-cli {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as error:  # the library's store turns these into ZssbirError; a backstop
+        print(f"zssbir-cli {args.command}: error: library database: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"zssbir-cli {args.command}: interrupted", file=sys.stderr)

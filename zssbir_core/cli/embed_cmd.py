@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from zssbir_core.cli.eval_cmd import non_negative_int, positive_int
+from zssbir_core.cli import numbers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="default (the default), a built-in model (zssbir-cli doctor lists them) or a checkpoint directory")
     parser.add_argument("--output", required=True, type=Path, help="the .npz file to write")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass (default 64)")
-    parser.add_argument("--image-size", type=positive_int, help="input side in pixels (default: the model's)")
+    parser.add_argument("--batch-size", type=numbers.batch_size, default=64, help="images per forward pass (default 64)")
+    parser.add_argument("--image-size", type=numbers.image_size, help="input side in pixels (default: the model's)")
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="image decoding processes (default 0)")
+    parser.add_argument("--workers", type=numbers.int_between(0, numbers.MAX_WORKERS), default=0, help="image decoding processes (default 0)")
     parser.set_defaults(run=run)
 
 
@@ -130,6 +130,8 @@ class _DecodedImages:
             return self.transform(open_image(path, target_size=self.size)), str(path)
         except ImageReadError as error:
             return None, str(error)
+        except Exception as error:  # noqa: BLE001 - one file must never stop the run
+            return None, str(ImageReadError(path, f"cannot be prepared ({type(error).__name__}: {error})"))
 
 
 def _collate(items):
@@ -145,13 +147,11 @@ def _write_npz(output: Path, **arrays) -> None:
     """Write atomically: a temporary file beside ``output``, then rename."""
     import numpy as np
 
+    from zssbir_core.atomic import atomic_write
     from zssbir_core.errors import ZssbirError
 
-    temporary = output.with_name(f".{output.name}.tmp")
     try:
-        with open(temporary, "wb") as handle:
+        with atomic_write(output) as handle:
             np.savez(handle, **arrays)
-        os.replace(temporary, output)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise ZssbirError(f"{output}: cannot write ({error.strerror or error})") from None

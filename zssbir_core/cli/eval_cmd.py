@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from zssbir_core.cli import numbers
+
 METRICS_HELP = (
     "Every sketch queries all photos, ranked by cosine similarity. mAP@all: mean over sketches of "
     "the standard non-interpolated average precision over the whole gallery (mean of the precision "
@@ -16,22 +18,6 @@ METRICS_HELP = (
     "code. P@k: fraction of the top k that share the sketch's class. Computed in chunks of queries, "
     "so large benchmarks fit in a few GB."
 )
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer of at least 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,12 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass (default 64)")
-    parser.add_argument("--image-size", type=positive_int, help="input side in pixels (default: the model's)")
+    parser.add_argument("--batch-size", type=numbers.batch_size, default=64, help="images per forward pass (default 64)")
+    parser.add_argument("--image-size", type=numbers.image_size, help="input side in pixels (default: the model's)")
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="image decoding processes (default 0)")
+    parser.add_argument("--workers", type=numbers.int_between(0, numbers.MAX_WORKERS), default=0,
+                        help="image decoding processes (default 0)")
     parser.add_argument(
-        "--query-expansion", type=non_negative_int, default=0, metavar="K",
+        "--query-expansion", type=numbers.int_between(0, 1000), default=0, metavar="K",
         help="expand each sketch with its K nearest photos before ranking, as the app's search does "
         "(it uses 5); default 0: the plain protocol of the zero-shot SBIR papers",
     )

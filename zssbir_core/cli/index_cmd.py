@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from zssbir_core.cli import numbers
+
 
 def add_library_arguments(parser: argparse.ArgumentParser) -> None:
     """--library, shared by index, search and library."""
@@ -31,7 +33,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
-    parser.add_argument("--image-size", type=int, help="input side in pixels (default: the model's)")
+    parser.add_argument("--image-size", type=numbers.image_size, help="input side in pixels (default: the model's)")
 
 
 def load_library_model(args: argparse.Namespace, library: Any) -> Any:
@@ -61,10 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--remove", nargs="+", type=Path, default=[], metavar="PATH",
                         help="folders to stop watching (their photos are dropped)")
     parser.add_argument("--exclude", nargs="+", default=[], metavar="PATTERN",
-                        help="glob patterns of names or relative paths to leave out (remembered by the library)")
+                        help="add patterns to the library's exclude list: a name glob (*.tmp), a path "
+                             "relative to a watched folder (2019/drafts/*) or an absolute path; any case")
+    parser.add_argument("--remove-exclude", nargs="+", default=[], metavar="PATTERN",
+                        help="remove patterns from the library's exclude list")
     add_model_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=32, help="images per network batch")
-    parser.add_argument("--workers", type=int, help="decoding threads (default: up to 4)")
+    parser.add_argument("--batch-size", type=numbers.batch_size, default=32, help="images per network batch")
+    parser.add_argument("--workers", type=numbers.workers, help="decoding threads (default: up to 4)")
     parser.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
                         help="bar: a progress bar on stderr; json: one JSON event a line on stdout")
     parser.set_defaults(run=run)
@@ -73,16 +78,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from zssbir_core.errors import ZssbirError
     from zssbir_core.library import PhotoLibrary
+    from zssbir_core.paths import display_path
 
     with PhotoLibrary.open(args.library) as library:
         for folder in args.remove:
             dropped = library.remove_folder(folder)
-            print(f"stopped watching {folder}: {dropped} photos dropped", file=sys.stderr)
+            print(f"stopped watching {display_path(folder)}: {dropped} photos dropped", file=sys.stderr)
         for folder in args.add:
-            print(f"watching {library.add_folder(folder)}", file=sys.stderr)
+            print(f"watching {display_path(library.add_folder(folder))}", file=sys.stderr)
+        if args.remove_exclude:
+            library.remove_exclude_patterns(args.remove_exclude)
         if args.exclude:
-            library.set_exclude_patterns([*library.exclude_patterns(), *args.exclude])
-        if args.remove and not args.add:
+            library.add_exclude_patterns(args.exclude)
+        if (args.remove or args.exclude or args.remove_exclude) and not args.add:
+            if args.exclude or args.remove_exclude:
+                print(f"exclude patterns: {' '.join(library.exclude_patterns()) or '(none)'}; "
+                      "run zssbir-cli index to apply them", file=sys.stderr)
             return 0
         if not library.folders():
             raise ZssbirError("the library watches no folder yet: add one with --add PATH")
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
+    from zssbir_core.paths import display_path
+
     cancel = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     started = time.perf_counter()
@@ -108,7 +121,7 @@ def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
                 continue
             if args.progress == "json":
                 print(json.dumps({"phase": last.phase, "done": last.done, "total": last.total,
-                                  "current": last.current, "rate": round(last.rate, 3),
+                                  "current": display_path(last.current), "rate": round(last.rate, 3),
                                   "eta": None if last.eta is None else round(last.eta, 1),
                                   "skipped": last.skipped}), flush=True)
             elif args.progress == "bar" and last.phase == "embed":

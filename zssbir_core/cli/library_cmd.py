@@ -17,16 +17,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from zssbir_core.library import PhotoLibrary
+    from zssbir_core.paths import display_path
 
-    with PhotoLibrary.open(args.library) as library:
+    with PhotoLibrary.open(args.library, create=False) as library:
         usage = library.disk_usage()
         report = {
-            "library": str(library.directory),
+            "library": display_path(library.directory),
             "model": library.model_id,
             "photos": library.photo_count(),
-            "folders": [{"path": str(f.path), "photos": f.photo_count} for f in library.folders()],
+            "folders": [{"path": display_path(f.path), "photos": f.photo_count} for f in library.folders()],
             "exclude": library.exclude_patterns(),
-            "skipped": [{"path": s.path, "reason": s.reason} for s in library.skipped()],
+            "skipped": [{"path": display_path(s.path), "reason": s.reason} for s in library.skipped()],
+            "unfinished": library.indexing_unfinished,
             "bytes": usage,
         }
     if args.json:
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"library   {report['library']}")
     print(f"model     {report['model'] or '(nothing indexed yet)'}")
-    print(f"photos    {report['photos']}")
+    print(f"photos    {report['photos']}" + ("  (indexing unfinished: run zssbir-cli index)" if report["unfinished"] else ""))
     print(f"on disk   index {_size(usage['index'])}, database {_size(usage['database'])}, "
           f"thumbnails {_size(usage['thumbnails'])}")
     print(f"folders   {len(report['folders'])}")

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from zssbir_core.cli import numbers
 from zssbir_core.cli.index_cmd import add_library_arguments, add_model_arguments
 
 
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_library_arguments(parser)
     parser.add_argument("--sketch", nargs="+", type=Path, required=True, metavar="FILE", help="sketch image files")
-    parser.add_argument("--k", type=int, default=20, help="results per sketch (default 20)")
+    parser.add_argument("--k", type=numbers.result_count, default=20, help="results per sketch (default 20)")
     parser.add_argument("--folder", nargs="+", type=Path, metavar="PATH", help="only photos inside these folders")
     parser.add_argument("--json", action="store_true",
                         help='one JSON object per sketch and line: {"query", "results": [{"path", "score"}]}')
@@ -30,11 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from zssbir_core.cli.index_cmd import load_library_model
     from zssbir_core.errors import ImageReadError, ZssbirError
     from zssbir_core.library import PhotoLibrary
+    from zssbir_core.paths import display_path
     from zssbir_core.search import SketchSearcher
 
-    if args.k <= 0:
-        raise ZssbirError("--k must be a positive number of results")
-    with PhotoLibrary.open(args.library) as library:
+    with PhotoLibrary.open(args.library, create=False) as library:
         if library.model_id is None:
             raise ZssbirError("the library has no indexed photos yet: run zssbir-cli index --add PATH first")
         searcher = SketchSearcher(library, load_library_model(args, library))
@@ -47,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
                 status = 2
                 continue
             if args.json:
-                print(json.dumps({"query": str(sketch),
-                                  "results": [{"path": str(r.path), "score": round(r.score, 6)} for r in results]}),
+                print(json.dumps({"query": display_path(sketch),
+                                  "results": [{"path": display_path(r.path), "score": round(r.score, 6)}
+                                              for r in results]}),
                       flush=True)
             else:
-                print(f"{sketch}:")
+                print(f"{display_path(sketch)}:")
                 for rank, result in enumerate(results, 1):
-                    print(f"{rank:4d}  {result.score:.4f}  {result.path}")
+                    print(f"{rank:4d}  {result.score:.4f}  {display_path(result.path)}")
         return status

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from zssbir_core.cli import numbers
 from zssbir_core.models.catalog import BACKBONES as BACKBONE_NAMES
 
 DEFAULT_RECIPE = "standard"
@@ -39,15 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "or a checkpoint directory")
     parser.add_argument("--weights", help="local ImageNet weights file for the backbone (e.g. ResNet50 offline)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int, help="images per batch (whole classes of K photos + K sketches)")
-    parser.add_argument("--image-size", type=int, help="input side in pixels")
+    parser.add_argument("--epochs", type=numbers.int_between(1, 100_000))
+    parser.add_argument("--batch-size", type=numbers.batch_size, help="images per batch (whole classes of K photos + K sketches)")
+    parser.add_argument("--image-size", type=numbers.image_size, help="input side in pixels")
     parser.add_argument(
         "--val-classes", nargs="+", metavar="CLASS",
         help="held-out seen classes for model selection: class names, or one number (picked with --seed)",
     )
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUTPUT")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=numbers.int_between(0, 2**32 - 1))
     parser.add_argument("--progress", choices=("bar", "json"), default="bar",
                         help="bar: a progress bar on stderr; json: one JSON event a line on stdout")
     parser.set_defaults(run=run)

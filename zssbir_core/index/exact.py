@@ -11,15 +11,15 @@ that the caller rebuilds it from the database as it does for the hnswlib index.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from zssbir_core.atomic import atomic_path, write_text_atomic
 from zssbir_core.errors import LibraryError
-from zssbir_core.index.hnsw import HnswParams, IndexMismatchError, _fsync_file, _write_atomic
+from zssbir_core.index.hnsw import HnswParams, IndexMismatchError
 from zssbir_core.index.rwlock import ReadWriteLock
 
 FORMAT_VERSION = 1
@@ -148,17 +148,15 @@ class ExactIndex:
     def save(self, directory: Path, generation: int) -> ExactManifest:
         """Write ``exact-<generation>.npz`` then the manifest, each via a temp file and rename."""
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"exact-{generation}.npz"
-        temp = directory / (name + ".tmp")
-        with self._lock.read():
-            count = len(self._row)
-            with open(temp, "wb") as handle:
-                np.savez(handle, ids=self._ids[:count], vectors=self._vectors[:count])
-        _fsync_file(temp)
-        os.replace(temp, directory / name)
+        name = f"exact-{int(generation)}.npz"
+        with atomic_path(directory / name) as temp:
+            with self._lock.read():
+                count = len(self._row)
+                with open(temp, "wb") as handle:
+                    np.savez(handle, ids=self._ids[:count], vectors=self._vectors[:count])
         manifest = ExactManifest(FORMAT_VERSION, self.dim, count, self.model_id, int(generation), name,
                                  (directory / name).stat().st_size)
-        _write_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
+        write_text_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
         self.generation = int(generation)
         for old in directory.glob("exact-*.npz*"):
             if old.name != name:
@@ -181,6 +179,8 @@ class ExactIndex:
         found = (manifest.format_version, manifest.model_id, manifest.generation, manifest.count)
         if found != expected:
             raise IndexMismatchError(f"exact index holds {found}, expected {expected} (format, model, generation, count)")
+        if manifest.index_file != f"exact-{generation}.npz" or not isinstance(manifest.dim, int):
+            raise IndexMismatchError("exact index manifest names another file or a bad size")
         try:
             with np.load(directory / manifest.index_file, allow_pickle=False) as data:
                 ids, vectors = data["ids"], data["vectors"]

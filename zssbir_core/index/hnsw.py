@@ -2,15 +2,21 @@
 
 Vectors are L2-normalised and compared by cosine similarity; labels are the photo ids of the
 library's SQLite database. The index is a cache of those vectors: it is saved atomically next to
-a JSON manifest (format version, dimension, space, parameters, live count, the model it holds and
-the library generation it reflects), and ``VectorIndex.load`` refuses a file that does not match
-its manifest or what the caller expects, so that the caller rebuilds it from the database.
+a JSON manifest (format version, dimension, space, parameters, live count, the model it holds,
+the library generation it reflects and the SHA-256 of the index file), and ``VectorIndex.load``
+refuses a manifest with a field of the wrong type or range, and a file whose size or checksum
+differs from its manifest or that does not match what the caller expects, so that the caller
+rebuilds it from the database. hnswlib trusts its file completely (a changed entry point crashes
+the process), so no file reaches it unverified.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import re
+import stat
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -22,14 +28,19 @@ try:
 except ImportError:  # built without a C++ compiler: zssbir_core.index.backend picks the exact index
     hnswlib = None
 
+from zssbir_core.atomic import TEMP_SUFFIX, atomic_path, write_text_atomic
 from zssbir_core.errors import LibraryError
 from zssbir_core.index.rwlock import ReadWriteLock
+from zssbir_core.paths import bytes_on_disk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SPACE = "cosine"
 MANIFEST_NAME = "index.json"
 EXACT_SEARCH_LIMIT = 4096
 """A folder filter allowing at most this many photos is answered by exact search."""
+MAX_DIM = 65536
+STALE_TEMP_S = 3600.0
+"""Temporary files older than this in the index folder are left over from a killed process."""
 
 
 @dataclass(frozen=True)
@@ -55,13 +66,56 @@ class IndexManifest:
     generation: int
     index_file: str
     index_bytes: int
+    index_sha256: str
     deleted: list[int]
 
     @classmethod
     def read(cls, path: Path) -> IndexManifest:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["params"] = HnswParams(**data["params"])
+        """The manifest in ``path``; ValueError when a field is missing or of the wrong type or range."""
+        with open(path, "rb") as handle:  # bounded: a link to /dev/zero must not be read forever
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ValueError("manifest file too large")
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, dict) or set(data) != _MANIFEST_FIELDS:
+            raise ValueError("manifest fields differ from the expected ones")
+        params = data["params"]
+        if not isinstance(params, dict) or set(params) != {"M", "ef_construction", "ef_search"}:
+            raise ValueError("bad params")
+        for name in ("M", "ef_construction", "ef_search"):
+            _check_int(params[name], name, 1, 1 << 16)
+        for name in ("format_version", "dim", "count", "capacity", "generation", "index_bytes"):
+            _check_int(data[name], name, 0, 1 << 62)
+        for name in ("space", "model_id", "index_file", "index_sha256"):
+            if not isinstance(data[name], str):
+                raise ValueError(f"{name} is not a string")
+        if not _INDEX_FILE.fullmatch(data["index_file"]):
+            raise ValueError("index_file is not an index file name")
+        if not isinstance(data["deleted"], list):
+            raise ValueError("deleted is not a list")
+        for label in data["deleted"]:
+            _check_int(label, "deleted id", 0, 1 << 62)
+        data["params"] = HnswParams(**params)
         return cls(**data)
+
+
+MAX_MANIFEST_BYTES = 256 << 20
+_MANIFEST_FIELDS = {field for field in IndexManifest.__dataclass_fields__}
+_INDEX_FILE = re.compile(r"index-[0-9]{1,19}\.hnsw")
+
+
+def _check_int(value: object, name: str, low: int, high: int) -> None:
+    if type(value) is not int or not low <= value <= high:
+        raise ValueError(f"{name} is not an integer in [{low}, {high}]")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class IndexMismatchError(LibraryError):
@@ -198,36 +252,43 @@ class VectorIndex:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self, directory: Path, generation: int) -> IndexManifest:
-        """Write ``index-<generation>.hnsw`` then the manifest, each via a temp file and rename.
+        """Write ``index-<generation>.hnsw`` then the manifest, each via a unique temp file and rename.
 
         At every moment the manifest names a complete index file; older files are removed last.
+        Only one process may save into ``directory`` at a time (the library's writer lock).
         """
         directory.mkdir(parents=True, exist_ok=True)
+        if directory.resolve() != directory.parent.resolve() / directory.name:
+            raise LibraryError(f"{directory} is a link to another folder: the index is not saved there")
         name = f"index-{generation}.hnsw"
-        target = directory / name
-        temp = directory / (name + ".tmp")
-        with self._lock.read():
-            self._index.save_index(str(temp))
-            manifest = IndexManifest(
-                format_version=FORMAT_VERSION,
-                dim=self.dim,
-                space=SPACE,
-                params=self.params,
-                count=len(self._live),
-                capacity=self._index.get_max_elements(),
-                model_id=self.model_id,
-                generation=int(generation),
-                index_file=name,
-                index_bytes=temp.stat().st_size,
-                deleted=sorted(self._deleted),
-            )
-        _fsync_file(temp)
-        os.replace(temp, target)
-        _write_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
+        with atomic_path(directory / name) as temp:
+            with self._lock.read():
+                self._index.save_index(str(temp))
+                manifest = IndexManifest(
+                    format_version=FORMAT_VERSION,
+                    dim=self.dim,
+                    space=SPACE,
+                    params=self.params,
+                    count=len(self._live),
+                    capacity=self._index.get_max_elements(),
+                    model_id=self.model_id,
+                    generation=int(generation),
+                    index_file=name,
+                    index_bytes=temp.stat().st_size,
+                    index_sha256=file_sha256(temp),
+                    deleted=sorted(self._deleted),
+                )
+        write_text_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
         self.generation = int(generation)
-        for old in directory.glob("index-*.hnsw*"):
+        for old in directory.glob("index-*.hnsw"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+        for temp in directory.glob(f".*{TEMP_SUFFIX}"):  # left by a killed process
+            try:
+                if time.time() - temp.stat().st_mtime > STALE_TEMP_S:
+                    temp.unlink(missing_ok=True)
+            except OSError:
+                pass
         return manifest
 
     @classmethod
@@ -239,15 +300,17 @@ class VectorIndex:
         generation: int,
         count: int,
         params: HnswParams = HnswParams(),
+        dim: int | None = None,
     ) -> VectorIndex:
-        """Load the saved index if it matches its manifest and the expected model, generation
-        and live count; otherwise raise ``IndexMismatchError`` saying what is wrong."""
+        """Load the saved index if it matches its manifest (size and checksum) and the expected
+        model, generation, live count and ``dim``; otherwise raise ``IndexMismatchError`` saying
+        what is wrong."""
         manifest_path = directory / MANIFEST_NAME
         try:
             manifest = IndexManifest.read(manifest_path)
         except FileNotFoundError:
             raise IndexMismatchError("no index manifest") from None
-        except (OSError, ValueError, TypeError, KeyError) as error:
+        except (OSError, ValueError, TypeError, KeyError, RecursionError) as error:
             raise IndexMismatchError(f"unreadable index manifest ({error})") from None
         problems = []
         if manifest.format_version != FORMAT_VERSION or manifest.space != SPACE:
@@ -260,17 +323,27 @@ class VectorIndex:
             problems.append(f"holds {manifest.count} vectors, library has {count}")
         if manifest.params.M != params.M or manifest.params.ef_construction != params.ef_construction:
             problems.append("built with other graph parameters")
+        if dim is not None and manifest.dim != dim:
+            problems.append(f"holds {manifest.dim}-d vectors, library has {dim}-d")
+        if not 0 < manifest.dim <= MAX_DIM:
+            problems.append(f"dimension {manifest.dim} out of range")
         index_path = directory / manifest.index_file
-        try:
-            if index_path.stat().st_size != manifest.index_bytes:
-                problems.append("index file size does not match its manifest (truncated?)")
-        except OSError:
-            problems.append("index file missing")
+        if not problems:
+            try:
+                st = index_path.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    problems.append("index file is not a regular file")
+                elif st.st_size != manifest.index_bytes:
+                    problems.append("index file size does not match its manifest (truncated?)")
+                elif file_sha256(index_path) != manifest.index_sha256:
+                    problems.append("index file checksum does not match its manifest (damaged)")
+            except OSError:
+                problems.append("index file missing")
         if problems:
             raise IndexMismatchError("; ".join(problems))
         index = hnswlib.Index(space=SPACE, dim=manifest.dim)
-        try:
-            index.load_index(str(index_path), max_elements=manifest.capacity)
+        try:  # the file's own capacity (covered by the checksum), never the manifest's
+            index.load_index(str(index_path))
         except (RuntimeError, MemoryError, ValueError) as error:
             raise IndexMismatchError(f"index file cannot be loaded ({error})") from None
         loaded = cls(
@@ -283,24 +356,4 @@ class VectorIndex:
 
     def disk_bytes(self, directory: Path) -> int:
         """Bytes the saved index and manifest take in ``directory``."""
-        return sum(p.stat().st_size for p in directory.glob("index*") if p.is_file())
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        return bytes_on_disk(directory.glob("index*"))

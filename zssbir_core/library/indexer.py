@@ -7,7 +7,12 @@ resumes where it stopped. Files that vanished are removed after the embedding ph
 file (same name, size and mtime at a new path) keeps its row, id and vector. A watched folder
 that is missing (an unplugged disk) keeps its photos.
 
+A file that cannot be decoded or embedded, for whatever reason, is recorded as skipped with the
+reason (and its size and mtime, so an unchanged file is not tried again) and the run goes on.
+While a run has not finished, the library's meta says so (``UNFINISHED_KEY``).
+
 The run is a generator of ``IndexProgress``; a ``threading.Event`` cancels it between batches.
+It works on ``LibraryParts`` only; it does not know ``PhotoLibrary``.
 """
 
 from __future__ import annotations
@@ -21,18 +26,24 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.imageio import load_image
-from zssbir_core.library.records import IndexProgress
-from zssbir_core.library.scanner import FileEntry, FolderScanner, ScanProblem
+from zssbir_core.library import excludes
+from zssbir_core.library.parts import LibraryParts
+from zssbir_core.library.records import IndexProgress, SkippedFile
+from zssbir_core.library.scanner import FileEntry, FolderScanner
 from zssbir_core.library.store import NewEmbedding, StoredPhoto, prefix_bounds
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, thumbnail_key
 
 if TYPE_CHECKING:
-    from zssbir_core.library.library import PhotoLibrary
+    import torch
+
     from zssbir_core.models.registry import Embedder
+
+UNFINISHED_KEY = "index_unfinished"
+"""Library meta key set while an indexing run has not finished (cancelled, killed or running)."""
 
 SAVE_INTERVAL_S = 300.0
 """During long runs the index is saved at least this often."""
@@ -53,7 +64,7 @@ class _Plan:
     to_embed: list[FileEntry]
     moves: list[tuple[int, str]]
     gone: list[int]
-    problems: list[ScanProblem]
+    problems: list[SkippedFile]
     found: int
 
 
@@ -62,7 +73,7 @@ def _inside(path: str, folders: Sequence[str]) -> bool:
 
 
 def run_indexing(
-    library: PhotoLibrary,
+    library: LibraryParts,
     embedder: Embedder,
     *,
     cancel: threading.Event | None = None,
@@ -71,6 +82,8 @@ def run_indexing(
     workers: int | None = None,
 ) -> Iterator[IndexProgress]:
     """Index ``library`` with ``embedder``, yielding progress (see ``PhotoLibrary.index``)."""
+    if batch_size < 1 or (workers is not None and workers < 1):
+        raise LibraryError(f"batch size and workers must be at least 1 (got {batch_size} and {workers})")
     cancel = cancel or threading.Event()
     store = library.store
     library.writer_lock.acquire()
@@ -78,14 +91,15 @@ def run_indexing(
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
     skipped = 0
     try:
+        store.set_meta(UNFINISHED_KEY, "1")
         target = embedder.model_id
-        if library.model_id is None:
+        if store.meta("model_id") is None:
             store.set_meta("embedding_dim", str(embedder.embedding_dim))
             store.switch_model(target)
-        active = library.model_id
+        active = store.meta("model_id")
         store.drop_vectors_except([active, target])
-        index = library.vector_index() if target == active else None
-        library._run_active.set()
+        index = library.index.current() if target == active else None
+        library.index.run_active.set()
 
         plan_steps = _plan(library, target, exclude)
         plan = None
@@ -111,6 +125,10 @@ def run_indexing(
                 return _Decoded(entry, transform(loaded.image), loaded.width, loaded.height, key)
             except ImageReadError as error:
                 return _Decoded(entry, None, reason=error.reason)
+            except LibraryError:
+                raise  # the library itself cannot be written (disk full): stop the run
+            except Exception as error:  # noqa: BLE001 - one file must never stop a run
+                return _Decoded(entry, None, reason=f"cannot be prepared ({type(error).__name__}: {error})")
 
         pending: collections.deque[Future[_Decoded]] = collections.deque()
         queue = iter(plan.to_embed)
@@ -128,14 +146,21 @@ def run_indexing(
             if pending:
                 item = pending.popleft().result()
                 if item.tensor is None:
-                    store.record_skipped([(item.entry.path, item.entry.size, item.entry.mtime_ns, item.reason)])
+                    store.record_skipped([_skip(item.entry, item.reason)])
                     skipped += 1
                     done += 1
                     continue
                 batch.append(item)
             if len(batch) < batch_size and pending:
                 continue
-            vectors = embedder.embed_tensors(torch.stack([b.tensor for b in batch]))
+            if not batch:
+                continue
+            batch, vectors, failed = _embed(embedder, batch)
+            store.record_skipped(failed)
+            skipped += len(failed)
+            done += len(failed)
+            if not batch:
+                continue
             ids, generation, stale = store.write_embeddings(
                 target,
                 [
@@ -154,7 +179,7 @@ def run_indexing(
             current = batch[-1].entry.path
             batch = []
             if index is not None and time.monotonic() - last_save > SAVE_INTERVAL_S:
-                library._save_index()
+                library.index.save()
                 last_save = time.monotonic()
             yield IndexProgress("embed", done, total, current, rate, eta, skipped)
 
@@ -174,37 +199,62 @@ def run_indexing(
 
         yield IndexProgress("save", done, total, "", 0.0, None, skipped)
         if target != active:
-            with library._index_guard:
+            with library.index.guard:
                 store.set_meta("embedding_dim", str(embedder.embedding_dim))
                 store.switch_model(target)
-                library.rebuild_index()
+                library.index.rebuild()
         elif index is not None and index.needs_compaction():
-            library.rebuild_index()
+            library.index.rebuild()
+        store.set_meta(UNFINISHED_KEY, None)
         yield IndexProgress("done", done, total, "", 0.0, None, skipped)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
         try:
-            library._save_index()
+            library.index.save()
         finally:
-            library._run_active.clear()
+            library.index.run_active.clear()
             library.writer_lock.release()
 
 
-def _plan(library: PhotoLibrary, model_id: str, exclude: Sequence[str]) -> Iterator[int | _Plan]:
+def _skip(entry: FileEntry, reason: str) -> SkippedFile:
+    return SkippedFile(entry.path, reason, entry.size, entry.mtime_ns)
+
+
+def _embed(embedder: Embedder, batch: list[_Decoded]) -> tuple[list[_Decoded], np.ndarray, list[SkippedFile]]:
+    """Embed a batch; if the batch fails, each file alone, skipping the ones that fail."""
+    import torch
+
+    try:
+        return batch, embedder.embed_tensors(torch.stack([b.tensor for b in batch])), []
+    except (RuntimeError, MemoryError, ValueError) as error:
+        if len(batch) == 1:
+            return [], [], [_skip(batch[0].entry, f"cannot be embedded ({type(error).__name__}: {error})")]
+    kept, vectors, failed = [], [], []
+    for item in batch:
+        one, found, problems = _embed(embedder, [item])
+        kept += one
+        vectors += list(found)
+        failed += problems
+    return kept, np.stack(vectors) if vectors else np.empty((0, 0), dtype=np.float32), failed
+
+
+def _plan(library: LibraryParts, model_id: str, exclude: Sequence[str]) -> Iterator[int | _Plan]:
     """Scan the watched folders; yields counts of files found, then the ``_Plan``."""
     store = library.store
-    problems: list[ScanProblem] = []
+    problems: list[SkippedFile] = []
+    watched = store.folder_paths()
     scanner = FolderScanner(
-        exclude=[*library.exclude_patterns(), *exclude],
+        exclude=[*excludes.parse(store.meta(excludes.META_KEY)), *exclude],
         on_problem=problems.append,
         skip=[str(library.directory)],
+        within=watched,
     )
     files: dict[str, FileEntry] = {}
     missing_folders = []
-    for folder in store.folder_paths():
+    for folder in watched:
         if not os.path.isdir(folder):
             missing_folders.append(folder)
-            problems.append(ScanProblem(folder, "folder not found: its photos are kept until it is back or removed"))
+            problems.append(SkippedFile(folder, "folder not found: its photos are kept until it is back or removed"))
             continue
         for entry in scanner.scan(folder):
             files[entry.path] = entry
@@ -244,5 +294,5 @@ def _plan(library: PhotoLibrary, model_id: str, exclude: Sequence[str]) -> Itera
 
     keep_skipped = {path for path, stat in skipped_before.items() if path in files and stat == (files[path].size, files[path].mtime_ns)}
     store.forget_skipped([path for path in skipped_before if path not in keep_skipped])
-    store.record_skipped([(p.path, p.size, p.mtime_ns, p.reason) for p in problems])
+    store.record_skipped(problems)
     yield _Plan(to_embed, moves, gone, problems, len(files))

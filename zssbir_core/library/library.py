@@ -3,7 +3,8 @@
 A library is a directory::
 
     library.sqlite    folders, photos (path, size, mtime, dimensions, thumbnail key), vectors
-                      per model, skipped files with reasons, meta (model id, generation)
+                      per model, skipped files with reasons, meta (model id, generation,
+                      exclude patterns, whether an indexing run is unfinished)
     thumbnails/       small JPEGs of every photo
     index/            index-<generation>.hnsw + index.json (a cache, rebuilt from the database
                       when it is missing, damaged or stale)
@@ -14,7 +15,6 @@ Every method is thread-safe: the app searches from one thread while another inde
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,8 +26,12 @@ import numpy as np
 from zssbir_core import paths
 from zssbir_core.errors import LibraryError
 from zssbir_core.imageio import open_image
-from zssbir_core.index import ExactIndex, HnswParams, IndexMismatchError, VectorIndex, vector_index_class
+from zssbir_core.index import ExactIndex, HnswParams, VectorIndex
+from zssbir_core.library import excludes
+from zssbir_core.library.index_cache import IndexCache
+from zssbir_core.library.indexer import UNFINISHED_KEY, run_indexing
 from zssbir_core.library.lock import WriterLock
+from zssbir_core.library.parts import LibraryParts
 from zssbir_core.library.records import FolderInfo, IndexProgress, PhotoRecord, SearchResult, SkippedFile
 from zssbir_core.library.store import DATABASE_NAME, LibraryStore
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, ThumbnailCache
@@ -48,10 +52,13 @@ def folder_key(path: str | os.PathLike[str]) -> str:
 class PhotoLibrary:
     """A photo library directory; open it with ``PhotoLibrary.open(directory)``."""
 
-    def __init__(self, directory: Path, *, params: HnswParams = HnswParams()) -> None:
+    def __init__(self, directory: Path, *, params: HnswParams = HnswParams(), create: bool = True) -> None:
+        """Open the library in ``directory``; ``create``: make a new one if there is none."""
         self.directory = Path(directory)
         self.params = params
         database = self.directory / DATABASE_NAME
+        if not create and not database.is_file():
+            raise LibraryError(f"{self.directory} holds no zssbir library (check --library)")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             if not database.exists() and any(self.directory.iterdir()):
@@ -62,23 +69,22 @@ class PhotoLibrary:
             raise LibraryError(f"cannot use {self.directory} as a library: {error.strerror or error}") from None
         if not self.directory.is_dir():
             raise LibraryError(f"{self.directory} is not a folder")
-        self.store = LibraryStore(database)
+        self.store = LibraryStore(database, create=create)
         self.thumbnails = ThumbnailCache(self.directory / THUMBNAIL_DIR)
         self.index_dir = self.directory / INDEX_DIR
         self.writer_lock = WriterLock(self.directory / LOCK_NAME)
-        self._index: VectorIndex | ExactIndex | None = None
-        self._index_guard = threading.RLock()
-        self._run_active = threading.Event()
-        self._closed = False
+        self._cache = IndexCache(self.store, self.index_dir, self.writer_lock, params)
+        self._parts = LibraryParts(self.directory, self.store, self.thumbnails, self._cache, self.writer_lock)
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str] | None = None) -> PhotoLibrary:
-        """Open (creating if needed) the library in ``directory`` (default: the user's library)."""
-        return cls(Path(directory) if directory is not None else paths.default_library_dir())
+    def open(cls, directory: str | os.PathLike[str] | None = None, *, create: bool = True) -> PhotoLibrary:
+        """Open the library in ``directory`` (default: the user's library); ``create=False``
+        refuses a folder that holds no library instead of making one (for read-only commands)."""
+        return cls(Path(directory) if directory is not None else paths.default_library_dir(), create=create)
 
     def close(self) -> None:
         """Release the database; the library object cannot be used afterwards."""
-        self._closed = True
+        self._cache.closed = True
         self.writer_lock.release()
         self.store.close()
 
@@ -98,7 +104,12 @@ class PhotoLibrary:
     @property
     def is_indexing(self) -> bool:
         """Whether an indexing run of this object is in progress."""
-        return self._run_active.is_set()
+        return self._cache.run_active.is_set()
+
+    @property
+    def indexing_unfinished(self) -> bool:
+        """Whether the last indexing run (of any process) did not finish: run one to complete it."""
+        return self.store.meta(UNFINISHED_KEY) is not None
 
     def folders(self) -> list[FolderInfo]:
         """Watched folders with their indexed photo counts."""
@@ -117,21 +128,35 @@ class PhotoLibrary:
 
     def skipped(self) -> list[SkippedFile]:
         """Files the last runs could not index, with the reason."""
-        return [SkippedFile(path, reason) for path, reason in self.store.skipped()]
+        return self.store.skipped()
 
     def exclude_patterns(self) -> list[str]:
-        """Glob patterns (on names or paths relative to a folder) that indexing leaves out."""
-        return json.loads(self.store.meta("exclude") or "[]")
+        """The library's exclude patterns (see ``zssbir_core.library.excludes`` for how they match)."""
+        return excludes.parse(self.store.meta(excludes.META_KEY))
 
     def set_exclude_patterns(self, patterns: Sequence[str]) -> None:
-        self.store.set_meta("exclude", json.dumps([str(p) for p in patterns]))
+        """Replace the exclude patterns (the next indexing run drops photos they now leave out)."""
+        self.store.set_meta(excludes.META_KEY, excludes.dump(patterns))
+
+    def add_exclude_patterns(self, patterns: Sequence[str]) -> list[str]:
+        """Add patterns to the list; returns the new list."""
+        self.set_exclude_patterns([*self.exclude_patterns(), *patterns])
+        return self.exclude_patterns()
+
+    def remove_exclude_patterns(self, patterns: Sequence[str]) -> list[str]:
+        """Remove patterns (exact text) from the list; LibraryError names any that is not in it."""
+        current = self.exclude_patterns()
+        unknown = [p for p in excludes.normalise(patterns) if p not in current]
+        if unknown:
+            raise LibraryError(f"not an exclude pattern of this library: {', '.join(unknown)}")
+        gone = set(excludes.normalise(patterns))
+        self.set_exclude_patterns([p for p in current if p not in gone])
+        return self.exclude_patterns()
 
     def disk_usage(self) -> dict[str, int]:
         """Bytes on disk of the database, the index and the thumbnails."""
-        database = sum(
-            p.stat().st_size for p in self.directory.glob(DATABASE_NAME + "*") if p.is_file()
-        )
-        index = sum(p.stat().st_size for p in self.index_dir.glob("*") if p.is_file()) if self.index_dir.exists() else 0
+        database = paths.bytes_on_disk(self.directory.glob(DATABASE_NAME + "*"))
+        index = paths.bytes_on_disk(self.index_dir.glob("*"))
         return {"database": database, "index": index, "thumbnails": self.thumbnails.disk_bytes()}
 
     def thumbnail(self, photo_id: int) -> Path:
@@ -152,8 +177,9 @@ class PhotoLibrary:
         folder = folder_key(path)
         if not os.path.isdir(folder):
             raise LibraryError(f"{folder} is not a folder")
-        library = folder_key(self.directory)
-        if folder == library or folder.startswith(library + "/"):
+        library = folder_key(os.path.realpath(self.directory))
+        real = folder_key(os.path.realpath(folder))
+        if real == library or real.startswith(library + "/"):
             raise LibraryError(f"{folder} is the library's own folder")
         contained = []
         for watched in self.store.folder_paths():
@@ -164,7 +190,12 @@ class PhotoLibrary:
             if watched.startswith(folder.rstrip("/") + "/"):
                 contained.append(watched)
         self.store.replace_folders(folder, contained)
+        self.request_indexing()
         return Path(folder)
+
+    def request_indexing(self) -> None:
+        """Mark the library as needing an indexing run (``indexing_unfinished`` until one finishes)."""
+        self.store.set_meta(UNFINISHED_KEY, "1")
 
     def remove_folder(self, path: str | os.PathLike[str]) -> int:
         """Stop watching a folder and drop its photos; returns how many photos were dropped."""
@@ -176,14 +207,15 @@ class PhotoLibrary:
         self.writer_lock.acquire()
         try:
             ids, thumbs = self.store.remove_folder(folder)
-            with self._index_guard:
-                if self._index is not None and ids:
-                    self._index.remove(ids)
-                    self._index.generation = self.store.generation()
-                    if self._index.needs_compaction():
-                        self.rebuild_index()
+            with self._cache.guard:
+                index = self._cache.loaded
+                if index is not None and ids:
+                    index.remove(ids)
+                    index.generation = self.store.generation()
+                    if index.needs_compaction():
+                        self._cache.rebuild()
                     else:
-                        self._save_index()
+                        self._cache.save()
         finally:
             self.writer_lock.release()
         self.thumbnails.remove(thumbs)
@@ -206,10 +238,8 @@ class PhotoLibrary:
         ones removed. A different model than the library's re-embeds everything, and the index
         switches to it only when all photos have their new vectors.
         """
-        from zssbir_core.library.indexer import run_indexing
-
         return run_indexing(
-            self, embedder, cancel=cancel, exclude=exclude, batch_size=batch_size, workers=workers
+            self._parts, embedder, cancel=cancel, exclude=exclude, batch_size=batch_size, workers=workers
         )
 
     # -- index -------------------------------------------------------------------------------
@@ -219,53 +249,11 @@ class PhotoLibrary:
 
         None before anything was indexed. Reloaded when another process changed the library.
         """
-        with self._index_guard:
-            model_id = self.model_id
-            if model_id is None:
-                return None
-            generation = self.store.generation()
-            current = self._index
-            if current is not None and current.model_id == model_id and current.generation == generation:
-                return current
-            if current is not None and current.model_id == model_id:
-                other_writer = not self.writer_lock.held and not self.writer_lock.is_free()
-                if self._run_active.is_set() or other_writer:
-                    return current  # a run is writing: use what we have until it is done
-            count = self.store.vector_count(model_id)
-            try:
-                self._index = vector_index_class().load(
-                    self.index_dir, model_id=model_id, generation=generation, count=count, params=self.params
-                )
-            except IndexMismatchError:
-                self._index = self.rebuild_index()
-            return self._index
+        return self._cache.current()
 
     def rebuild_index(self) -> VectorIndex | ExactIndex:
-        """Build the index afresh from the vectors in the database and save it."""
-        with self._index_guard:
-            model_id = self.model_id
-            if model_id is None:
-                raise LibraryError("nothing is indexed yet")
-            generation = self.store.generation()
-            dim = int(self.store.meta("embedding_dim") or 0)
-            index = vector_index_class()(
-                dim, model_id=model_id, params=self.params, capacity=int(self.store.vector_count(model_id) * 1.1) + 16
-            )
-            for ids, vectors in self.store.iter_vectors(model_id):
-                index.add(ids, vectors)
-            index.generation = generation
-            self._index = index
-            self._save_index()
-            return index
-
-    def _save_index(self) -> None:
-        """Save the in-memory index if it reflects the database (caller holds the writer lock)."""
-        with self._index_guard:
-            index = self._index
-            if self._closed:
-                return
-            if index is not None and index.generation == self.store.generation():
-                index.save(self.index_dir, index.generation)
+        """Build the index afresh from the vectors in the database (saved if this process may write)."""
+        return self._cache.rebuild()
 
     # -- search ------------------------------------------------------------------------------
 

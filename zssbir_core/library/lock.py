@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from zssbir_core.errors import LibraryError
@@ -15,10 +16,17 @@ except ImportError:  # Windows
 
 
 class WriterLock:
-    """Exclusive, non-blocking lock on ``path``; ``acquire`` raises LibraryError when it is taken."""
+    """Exclusive lock on ``path``; ``acquire`` raises LibraryError when it stays taken.
 
-    def __init__(self, path: Path) -> None:
+    ``acquire`` waits up to ``wait_s`` seconds, so that a reader that briefly holds the lock to
+    save the search index does not make a writer fail; ``try_acquire`` never waits.
+    """
+
+    POLL_S = 0.05
+
+    def __init__(self, path: Path, *, wait_s: float = 10.0) -> None:
         self.path = path
+        self.wait_s = wait_s
         self._fd: int | None = None
 
     @property
@@ -26,7 +34,24 @@ class WriterLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock, waiting up to ``wait_s``; LibraryError if another writer keeps it."""
+        deadline = time.monotonic() + self.wait_s
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                raise LibraryError(
+                    f"the library {self.path.parent} is being indexed by another program; "
+                    "try again when it has finished"
+                )
+            time.sleep(self.POLL_S)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free right now; whether it was taken."""
+        if self._fd is not None:
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise LibraryError(f"cannot lock {self.path}: {error.strerror or error}") from None
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -34,10 +59,9 @@ class WriterLock:
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             os.close(fd)
-            raise LibraryError(
-                f"the library {self.path.parent} is being indexed by another program; try again when it has finished"
-            ) from None
+            return False
         self._fd = fd
+        return True
 
     def release(self) -> None:
         if self._fd is not None:
@@ -48,11 +72,10 @@ class WriterLock:
 
     def is_free(self) -> bool:
         """Whether nobody (this object included) holds the lock right now."""
-        if self.held:
-            return False
         try:
-            self.acquire()
-        except LibraryError:
+            if self.held or not self.try_acquire():
+                return False
+        except LibraryError:  # the lock file cannot be opened (a read-only library): no writer here
             return False
         self.release()
         return True

@@ -30,10 +30,17 @@ class PhotoRecord:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file the indexer could not use, and why."""
+    """A file or folder the indexer could not use, and why: the library's one skip record.
+
+    ``path`` is the path as the file system gives it (``zssbir_core.paths.display_path`` prints
+    it); ``size`` and ``mtime_ns`` are the file's when it was skipped (None if unknown), so that
+    an unchanged file is not tried again.
+    """
 
     path: str
     reason: str
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)

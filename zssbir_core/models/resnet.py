@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ import torch
 import torchvision
 from torchvision.models import ResNet50_Weights
 
+from zssbir_core.atomic import atomic_write
 from zssbir_core.errors import WeightsUnavailableError, ZssbirError
 from zssbir_core.models.safe_io import first_line, load_state_dict_file
 
@@ -65,9 +65,8 @@ def ensure_resnet50_weights(
     target.parent.mkdir(parents=True, exist_ok=True)
     expected = _HASH_IN_NAME.search(os.path.basename(source))
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".partial-", suffix=".pth")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(source, timeout=timeout) as response:
+        with atomic_write(target) as out, urllib.request.urlopen(source, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while chunk := response.read(1 << 16):
@@ -78,14 +77,10 @@ def ensure_resnet50_weights(
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
-        if expected and not digest.hexdigest().startswith(expected.group(1)):
-            raise _unavailable(f"the downloaded file from {source} is corrupt (checksum mismatch)")
-        os.replace(tmp_name, target)
+            if expected and not digest.hexdigest().startswith(expected.group(1)):
+                raise _unavailable(f"the downloaded file from {source} is corrupt (checksum mismatch)")
     except (urllib.error.URLError, OSError) as error:
         raise _unavailable(f"download failed: {getattr(error, 'reason', error)}") from error
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
     return target
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zssbir_core.atomic import write_text_atomic
 from zssbir_core import paths
 from zssbir_core.errors import ModelLoadError, ZssbirError
 from zssbir_core.models.checkpoint import (
@@ -288,12 +289,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` next to ``path`` and rename it over ``path`` (atomic on one file system)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
         raise ModelStoreError(f"cannot write {path}: {error.strerror or error}") from error

@@ -91,13 +91,12 @@ class ModelSwitcher(QObject):
             return  # the app's own indexing run is stopping; try again shortly
         self._wait_timer.stop()
         embedder, directory = self._embedder, Path(self.library_dir())
-        exclude = tuple(getattr(self.engine, "exclude_patterns", ()))
 
         def work(report: Report, cancel: threading.Event) -> bool:
             from zssbir_core.library import PhotoLibrary
 
             with PhotoLibrary.open(directory) as library:
-                for event in library.index(embedder, cancel=cancel, exclude=exclude):
+                for event in library.index(embedder, cancel=cancel):  # the library's own exclude list
                     report(event)
                 return not cancel.is_set() and library.model_id == embedder.model_id
 
