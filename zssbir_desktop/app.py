@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args, qt_args = parse_args(argv[1:])
 
-    from zssbir_core.cpu_allocator import keep_freed_memory
+    from zssbir_core.api import keep_freed_memory
 
     keep_freed_memory()  # before torch allocates anything: see zssbir_core/cpu_allocator.py
 
