@@ -123,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             subprocess.run([*XVFB, "true"], check=True)
             overhead.append(time.perf_counter() - start)
-        xvfb_note = f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, median)"
+        xvfb_note = (f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, "
+                     "median)")
+    model_ready = [r['model-ready'] for r in model_runs]
     lines = [
         f"- {summary('to a shown window', window_times)}",
-        f"- {summary('to the Lite0 model loaded in the background, ready to search', [r['model-ready'] for r in model_runs])}",
+        f"- {summary('to the Lite0 model loaded in the background, ready to search', model_ready)}",
         f"- platform `{args.platform}`{xvfb_note}",
         f"- machine: {machine()}{', ' + args.note if args.note else ''}; 1-minute load average "
         f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after",

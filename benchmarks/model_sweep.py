@@ -100,7 +100,8 @@ def score(model: str) -> dict:
     for sample in other.sketches():
         if sample.path.name not in seen_names:
             by_class.setdefault(sample.label, []).append(sample)
-    others = [s for label in sorted(by_class) for s in rng.sample(sorted(by_class[label], key=lambda s: s.path.name), 40)]
+    others = [s for label in sorted(by_class)
+              for s in rng.sample(sorted(by_class[label], key=lambda s: s.path.name), 40)]
     start = time.perf_counter()
     results = {}
     for flip in (False, True):
@@ -130,7 +131,8 @@ def write_table(results: dict, path: Path) -> None:
         curve = " ".join(f"{c['step']}:{c['map_all']:.3f}" for c in t["curve"])
         steps = f"{t['summary']['best_epoch'] * t['config']['batches_per_epoch']} / {t['summary']['steps']}"
         lines.append(f"| {name} | {settings} | {steps} | {curve} | {t['wall_s'] / 60:.1f} | "
-                     f"{s['seen100']['map_all']:.4f} | {s['seen100']['p_10']:.4f} | {s['seen100-flip']['map_all']:.4f} | "
+                     f"{s['seen100']['map_all']:.4f} | {s['seen100']['p_10']:.4f} | "
+                     f"{s['seen100-flip']['map_all']:.4f} | "
                      f"{_get(s, 'seen100-qe', 'map_all')} | {_get(s, 'seen100-qe', 'p_10')} | "
                      f"{_get(s, 'seen100-flip-qe', 'map_all')} | {s['all100-other']['map_all']:.4f} "
                      f"({_get(s, 'all100-other-qe', 'map_all')}) |")

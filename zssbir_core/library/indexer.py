@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from zssbir_core.errors import ImageReadError, LibraryError
+from zssbir_core.errors import ImageReadError
 from zssbir_core.imageio import load_image
 from zssbir_core.library.records import IndexProgress
 from zssbir_core.library.scanner import FileEntry, FolderScanner, ScanProblem
@@ -242,7 +242,8 @@ def _plan(library: PhotoLibrary, model_id: str, exclude: Sequence[str]) -> Itera
         if photo.id not in moved_ids and not _inside(photo.path, missing_folders)
     ]
 
-    keep_skipped = {path for path, stat in skipped_before.items() if path in files and stat == (files[path].size, files[path].mtime_ns)}
+    keep_skipped = {path for path, stat in skipped_before.items()
+                    if path in files and stat == (files[path].size, files[path].mtime_ns)}
     store.forget_skipped([path for path in skipped_before if path not in keep_skipped])
     store.record_skipped([(p.path, p.size, p.mtime_ns, p.reason) for p in problems])
     yield _Plan(to_embed, moves, gone, problems, len(files))

@@ -221,7 +221,8 @@ class LibraryStore:
         now = time.time()
         with self.transaction() as db:
             for item in items:
-                row = db.execute("SELECT id, size, mtime_ns, thumb_key FROM photos WHERE path = ?", (item.path,)).fetchone()
+                row = db.execute("SELECT id, size, mtime_ns, thumb_key FROM photos WHERE path = ?",
+                                 (item.path,)).fetchone()
                 if row is None:
                     cursor = db.execute(
                         "INSERT INTO photos (path, size, mtime_ns, width, height, thumb_key, indexed_at) "
