@@ -13,6 +13,7 @@ from zssbir_core.models.catalog import BACKBONES
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
 from zssbir_core.models.safe_io import first_line, load_state_dict_file
 
+
 class Backbone(nn.Module):
     """A CNN trunk that ends in global average pooling, with its ImageNet classifier kept aside."""
 
