@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from zssbir_core.search import SketchSearcher
 
 __all__ = [
+    "__version__",
     "DEFAULT_MODEL",
-    "THUMBNAIL_SIZE",
     "DeviceInfo",
     "DownloadCancelled",
     "Embedder",
@@ -56,11 +56,12 @@ __all__ = [
     "SketchSearcher",
     "SkippedFile",
     "StoredModel",
+    "THUMBNAIL_SIZE",
     "TimeEstimate",
     "TrainingDataReport",
-    "__version__",
     "available_devices",
     "backbone_of",
+    "check_training_folder",
     "compare_models",
     "download_resnet50_weights",
     "estimate_time",
@@ -77,7 +78,6 @@ __all__ = [
     "resolve_device",
     "split_holdout",
     "training_command",
-    "check_training_folder",
     "warmup_settings",
 ]
 
