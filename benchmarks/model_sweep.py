@@ -150,7 +150,8 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=REPO / "docs" / "benchmarks" / "model_sweep_results.json")
     parser.add_argument("--recipe", default="cpu-lite0")
     parser.add_argument("--parallel", type=int, default=1)
-    parser.add_argument("--rescore", default="", help="runs already trained to score again (e.g. after adding a figure)")
+    parser.add_argument("--rescore", default="",
+                        help="runs already trained to score again (e.g. after adding a figure)")
     args = parser.parse_args()
     if not (ALL100 / "photo").is_dir() or not (SEEN100 / "photo").is_dir():
         print(f"no data at {SHARED}", file=sys.stderr)
