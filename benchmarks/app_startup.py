@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             subprocess.run([*XVFB, "true"], check=True)
             overhead.append(time.perf_counter() - start)
-        xvfb_note = f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, median)"
+        xvfb_note = (f"; both include starting Xvfb itself (`xvfb-run true`: {statistics.median(overhead):.2f} s, "
+                     "median)")
     lines = [
         f"- {summary('to a shown window', window_times)}",
         *(f"- {summary(f'to the model `{model}` loaded in the background, ready to search', times)}"

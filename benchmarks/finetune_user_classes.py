@@ -156,7 +156,7 @@ def profile(data: Path, user: list[str], device: str, repeats: int) -> dict[str,
     preprocessing = build_backbone("efficientnet_lite0", pretrained=False).preprocessing.with_size(128)
     photo_tf, sketch_tf = train_transform(preprocessing, PHOTO), train_transform(preprocessing, SKETCH)
 
-    def per_image(fn) -> float:  # noqa: ANN001
+    def per_image(fn) -> float:
         times = []
         for path in photos:
             started = time.perf_counter()

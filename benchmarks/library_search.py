@@ -36,13 +36,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from library_indexing import DEFAULT_SOURCE, embedder_for  # a sibling benchmark (this script's folder)
 
 from zssbir_core.imageio import open_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.store import NewEmbedding
 from zssbir_core.search import SketchSearcher
-
-from library_indexing import DEFAULT_SOURCE, embedder_for  # noqa: E402 - sibling benchmark module
 
 SKETCHES = DEFAULT_SOURCE.parent / "sketch"
 
@@ -98,7 +97,8 @@ def synthetic_vectors(
         vectors = normalise(mean + latent @ directions + noise)[:count]
         if query_source == "photos":  # held-out draws from the same distribution
             held_out = rng.normal(size=(queries, len(scales))) * scales
-            query_vectors = normalise(mean + held_out @ directions + rng.normal(0, 0.1 * float(scales[-2]), (queries, dim)))
+            noise = rng.normal(0, 0.1 * float(scales[-2]), (queries, dim))
+            query_vectors = normalise(mean + held_out @ directions + noise)
     elif data == "interpolated":
         # Points between each real photo and one of its 10 nearest real neighbours: new photos
         # that look like the real ones, with the low local dimension of real collections.

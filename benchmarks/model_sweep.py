@@ -100,7 +100,8 @@ def score(model: str) -> dict:
     for sample in other.sketches():
         if sample.path.name not in seen_names:
             by_class.setdefault(sample.label, []).append(sample)
-    others = [s for label in sorted(by_class) for s in rng.sample(sorted(by_class[label], key=lambda s: s.path.name), 40)]
+    others = [s for label in sorted(by_class)
+              for s in rng.sample(sorted(by_class[label], key=lambda s: s.path.name), 40)]
     start = time.perf_counter()
     results = {}
     for flip in (False, True):
@@ -130,7 +131,8 @@ def write_table(results: dict, path: Path) -> None:
         curve = " ".join(f"{c['step']}:{c['map_all']:.3f}" for c in t["curve"])
         steps = f"{t['summary']['best_epoch'] * t['config']['batches_per_epoch']} / {t['summary']['steps']}"
         lines.append(f"| {name} | {settings} | {steps} | {curve} | {t['wall_s'] / 60:.1f} | "
-                     f"{s['seen100']['map_all']:.4f} | {s['seen100']['p_10']:.4f} | {s['seen100-flip']['map_all']:.4f} | "
+                     f"{s['seen100']['map_all']:.4f} | {s['seen100']['p_10']:.4f} | "
+                     f"{s['seen100-flip']['map_all']:.4f} | "
                      f"{_get(s, 'seen100-qe', 'map_all')} | {_get(s, 'seen100-qe', 'p_10')} | "
                      f"{_get(s, 'seen100-flip-qe', 'map_all')} | {s['all100-other']['map_all']:.4f} "
                      f"({_get(s, 'all100-other-qe', 'map_all')}) |")
@@ -148,7 +150,8 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=REPO / "docs" / "benchmarks" / "model_sweep_results.json")
     parser.add_argument("--recipe", default="cpu-lite0")
     parser.add_argument("--parallel", type=int, default=1)
-    parser.add_argument("--rescore", default="", help="runs already trained to score again (e.g. after adding a figure)")
+    parser.add_argument("--rescore", default="",
+                        help="runs already trained to score again (e.g. after adding a figure)")
     args = parser.parse_args()
     if not (ALL100 / "photo").is_dir() or not (SEEN100 / "photo").is_dir():
         print(f"no data at {SHARED}", file=sys.stderr)

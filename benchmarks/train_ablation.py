@@ -107,7 +107,8 @@ def write_table(results: dict, path: Path) -> None:
             continue
         summary = r["train"]["summary"]
         val = summary["best_metrics"].get("map_all")
-        label = {"full-500": "cpu-lite0 before the sweep (500 steps or 30 min)", "full": "cpu-lite0 recipe", "short": "cpu-lite0, short schedule", "no-lq": "short, without Lq",
+        label = {"full-500": "cpu-lite0 before the sweep (500 steps or 30 min)", "full": "cpu-lite0 recipe",
+                 "short": "cpu-lite0, short schedule", "no-lq": "short, without Lq",
                  "no-lc": "short, without Lc", "no-lk": "short, without Lk"}[row]
         changes = ", ".join(f"{k}={v}" for k, v in r["train"]["config"].items() if k != "exclude_classes")
         lines.append(

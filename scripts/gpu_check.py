@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"index on {args.device}: {row['index']['photos']} photos, "
               f"{row['index']['images_per_s']:.1f} images/s (command wall {row['index']['wall_s']:.1f} s)")
         for device in dict.fromkeys([args.device, "cpu"]):
-            index(subset, work / f"lib-{backbone}-{device.replace(':', '')}", backbone, device, weights, work, batch_size)
+            library_dir = work / f"lib-{backbone}-{device.replace(':', '')}"
+            index(subset, library_dir, backbone, device, weights, work, batch_size)
         dev_hits = search(work / f"lib-{backbone}-{args.device.replace(':', '')}", sketches, args.device, weights,
                           backbone, work, k)
         cpu_hits = search(work / f"lib-{backbone}-cpu", sketches, "cpu", weights, backbone, work, k)

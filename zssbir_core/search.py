@@ -3,8 +3,8 @@
 The query goes through the model's own preprocessing (shorter side to S, centre crop,
 normalise: the evaluation transform of training), is embedded by the same network as the photos
 and looked up in the library's index; then, with query expansion (on by default), it is looked
-up again together with the first photos it found (``query_expansion.py``). Safe to call from any thread, also while another thread
-indexes the library.
+up again together with the first photos it found (``query_expansion.py``). Safe to call from any
+thread, also while another thread indexes the library.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from zssbir_core.atomic import atomic_path
 from zssbir_core import paths
+from zssbir_core.atomic import atomic_path
 from zssbir_core.data.domains import PHOTO
 from zssbir_core.data.folder import FolderDataset
 from zssbir_core.errors import DatasetError
@@ -72,7 +72,8 @@ def compute_class_soft_labels(
     from zssbir_core.models.backbones import build_backbone
 
     photos = dataset.photos()
-    per_class = torch.bincount(torch.tensor([s.label for s in photos], dtype=torch.long), minlength=len(dataset.classes))
+    photo_labels = torch.tensor([s.label for s in photos], dtype=torch.long)
+    per_class = torch.bincount(photo_labels, minlength=len(dataset.classes))
     empty = [dataset.classes[i] for i in range(len(dataset.classes)) if per_class[i] == 0]
     if empty:
         raise DatasetError(f"the teacher needs photos of every class; none found for: {', '.join(empty)}")

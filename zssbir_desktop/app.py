@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args, qt_args = parse_args(argv[1:])
 
-    from zssbir_core.cpu_allocator import tune_malloc
+    from zssbir_core.api import tune_malloc
 
     malloc = tune_malloc()  # before torch allocates anything: see zssbir_core/cpu_allocator.py
 

@@ -11,13 +11,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
 from zssbir_desktop.search_runner import SearchRunner
 from zssbir_desktop.workers import Report, Task, TaskRunner
+
+if TYPE_CHECKING:
+    from zssbir_core.api import Embedder, PhotoLibrary, SketchSearcher
 
 log = logging.getLogger("zssbir.desktop")
 
@@ -43,9 +46,9 @@ class Engine(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.library: Any = None
-        self.embedder: Any = None
-        self.searcher: Any = None
+        self.library: PhotoLibrary | None = None
+        self.embedder: Embedder | None = None
+        self.searcher: SketchSearcher | None = None
         self.model_runner = TaskRunner(1, self)
         self.index_runner = TaskRunner(1, self)
         self.searches = SearchRunner(self)
@@ -58,10 +61,10 @@ class Engine(QObject):
 
     def open_library(self, directory: Path) -> None:
         """Open (or create) the library at ``directory``; raises ``LibraryError`` with a message."""
-        from zssbir_core.library import PhotoLibrary
+        from zssbir_core.api import open_library
 
         self.close_library()
-        self.library = PhotoLibrary.open(directory)
+        self.library = open_library(directory)
         self._make_searcher()
         self.library_changed.emit()
 
@@ -92,8 +95,7 @@ class Engine(QObject):
     def thumbnail_image(self, path: Path, size: int, photo_id: int | None = None) -> Image.Image:
         """A thumbnail for the results grid (called on a pool thread): the library's cached one
         when it is big enough, else decoded from the photo itself."""
-        from zssbir_core.imageio import open_image
-        from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
+        from zssbir_core.api import THUMBNAIL_SIZE, open_image
         from zssbir_desktop.thumbnails import file_thumbnail
 
         library = self.library
@@ -105,13 +107,20 @@ class Engine(QObject):
 
     def add_folder(self, path: Path) -> None:
         """Watch ``path`` (raises ``LibraryError`` for a missing or unreadable folder)."""
-        self.library.add_folder(Path(path))
+        self._open_library().add_folder(Path(path))
         self.library_changed.emit()
 
     def remove_folder(self, path: Path) -> None:
         """Stop watching ``path`` and drop its photos from the index."""
-        self.library.remove_folder(Path(path))
+        self._open_library().remove_folder(Path(path))
         self.library_changed.emit()
+
+    def _open_library(self) -> PhotoLibrary:
+        if self.library is None:
+            from zssbir_core.errors import LibraryError
+
+            raise LibraryError("no library is open")
+        return self.library
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -121,11 +130,11 @@ class Engine(QObject):
         """Load a model in the background; ``model_ready`` or ``model_failed`` follows."""
         self.model_loading.emit(str(spec))
 
-        def work(_report: Report, _cancel: threading.Event) -> Any:
+        def work(_report: Report, _cancel: threading.Event) -> Embedder:
+            from zssbir_core.api import load_model, resnet50_downloaded
             from zssbir_core.errors import WeightsUnavailableError
-            from zssbir_core.models import load_model, resnet50_cache_path
 
-            if spec == "resnet50-imagenet" and not weights and not resnet50_cache_path().is_file():
+            if spec == "resnet50-imagenet" and not weights and not resnet50_downloaded():
                 # Not downloaded yet: the window downloads it with a progress dialog and Cancel.
                 raise WeightsUnavailableError("the ResNet50 ImageNet weights have not been downloaded yet")
             return load_model(spec, device=device, weights=weights or None, image_size=image_size)
@@ -134,20 +143,20 @@ class Engine(QObject):
             work, name=f"load model {spec}", on_success=self._set_embedder, on_failure=self.model_failed.emit
         )
 
-    def set_embedder(self, embedder: Any) -> None:
+    def set_embedder(self, embedder: Embedder) -> None:
         """Use an already loaded model (tests and scripts hold one)."""
         self._set_embedder(embedder)
 
-    def _set_embedder(self, embedder: Any) -> None:
+    def _set_embedder(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self._make_searcher()
         self.model_ready.emit(embedder)
 
     def _make_searcher(self) -> None:
-        from zssbir_core.search import SketchSearcher
+        from zssbir_core.api import make_searcher
 
         self.searcher = (
-            SketchSearcher(self.library, self.embedder)
+            make_searcher(self.library, self.embedder)
             if self.library is not None and self.embedder is not None
             else None
         )
@@ -155,10 +164,10 @@ class Engine(QObject):
     def download_weights(self, url: str | None = None) -> Task:
         """Download the ResNet50 ImageNet weights with progress; cancel with ``cancel_download``."""
 
-        def work(report: Report, cancel: threading.Event) -> Any:
-            from zssbir_core.models import ensure_resnet50_weights
+        def work(report: Report, cancel: threading.Event) -> Path:
+            from zssbir_core.api import download_resnet50_weights
 
-            return ensure_resnet50_weights(
+            return download_resnet50_weights(
                 progress=lambda done, total: report((done, total)), cancel=cancel, url=url
             )
 

@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from zssbir_core.api import DEFAULT_MODEL, model_choices
 from zssbir_core.errors import ZssbirError
-from zssbir_core.models.catalog import DEFAULT_MODEL, model_choices
 from zssbir_desktop.canvas import SketchCanvas
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import log_file
@@ -549,10 +549,10 @@ class MainWindow(QMainWindow):
             return self.prefs.model, None
         library = self.engine.library
         if library is not None and library.model_id is not None:
-            from zssbir_core.library.model_spec import model_spec_for
+            from zssbir_core.api import library_model_spec
 
             try:
-                return model_spec_for(library.model_id)
+                return library_model_spec(library.model_id)
             except ZssbirError as error:
                 log.warning("the library's model: %s", error)
         return DEFAULT_MODEL, None
@@ -645,7 +645,7 @@ class MainWindow(QMainWindow):
         self.load_model()
 
     def _download_failed(self, error: BaseException) -> None:
-        from zssbir_core.models import DownloadCancelled
+        from zssbir_core.api import DownloadCancelled
 
         self._close_download_dialog()
         self.model_busy.hide()
@@ -943,7 +943,7 @@ class MainWindow(QMainWindow):
 
     def load_query_image(self, path: Path) -> bool:
         """Put the picture at ``path`` on the canvas as the query; a bad file shows a message."""
-        from zssbir_core.imageio import open_image
+        from zssbir_core.api import open_image
 
         try:
             picture = open_image(path)
@@ -1068,7 +1068,7 @@ class MainWindow(QMainWindow):
     def _preview_index(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
-        from zssbir_core.photo_metadata import read_photo_metadata
+        from zssbir_core.api import read_photo_metadata
 
         path = Path(index.data(PathRole))
         try:
@@ -1098,7 +1098,7 @@ class MainWindow(QMainWindow):
         devices: dict[str, str] | None = None
         models = [(choice.spec, choice.label) for choice in model_choices()]
         try:
-            from zssbir_core.device import available_devices
+            from zssbir_core.api import available_devices
 
             devices = {}
             for info in available_devices():
@@ -1157,7 +1157,7 @@ class MainWindow(QMainWindow):
         """A short About box."""
         from PySide6.QtWidgets import QMessageBox
 
-        from zssbir_core import __version__
+        from zssbir_core.api import __version__
 
         QMessageBox.about(
             self,

@@ -26,7 +26,7 @@ ThumbnailSource = Callable[[Path, int, "int | None"], Image.Image]
 
 def file_thumbnail(path: Path, size: int, photo_id: int | None = None) -> Image.Image:
     """Decode ``path`` with the core's safe reader (JPEG draft mode) and shrink it to ``size``."""
-    from zssbir_core.imageio import open_image
+    from zssbir_core.api import open_image
 
     image = open_image(path, target_size=size)
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -45,7 +45,7 @@ class _LoadJob(QRunnable):
             image = pil_to_qimage(self._loader.source(self._path, self._size, self._id))
         except ZssbirError as error:
             self._loader.failed.emit(self._key, str(error))
-        except Exception as error:  # noqa: BLE001 - any decoder failure is one broken thumbnail
+        except Exception as error:  # any decoder failure is one broken thumbnail
             log.exception("thumbnail of %s failed", self._path)
             self._loader.failed.emit(self._key, str(error))
         else:

@@ -49,7 +49,7 @@ class Task(QRunnable):
         except ZssbirError as error:
             log.warning("%s: %s", self.name, error)
             self.signals.failed.emit(error)
-        except BaseException as error:  # noqa: BLE001 - a worker must never take the app down
+        except BaseException as error:  # a worker must never take the app down
             log.exception("unexpected error in background task %r", self.name)
             self.signals.failed.emit(error)
         else:

@@ -123,7 +123,8 @@ def test_embed_nothing_readable_is_an_error(tmp_path, capsys):
     assert code == 2
     assert "none of the 1 image files could be read" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()
-    assert main(["embed", "--model", "lite0-imagenet", "--output", str(tmp_path / "no" / "o.npz"), str(tmp_path), *SIZE]) == 2
+    output = str(tmp_path / "no" / "o.npz")
+    assert main(["embed", "--model", "lite0-imagenet", "--output", output, str(tmp_path), *SIZE]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -17,7 +17,14 @@ from PIL import Image
 from tests.core.hostile_models import BAD_MODEL_JSON, BAD_PAIRS, BAD_WEIGHTS
 from zssbir_core.cli import main
 from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
-from zssbir_core.models import ZSSBIRNet, build_backbone, load_checkpoint, load_model, read_checkpoint_info, save_checkpoint
+from zssbir_core.models import (
+    ZSSBIRNet,
+    build_backbone,
+    load_checkpoint,
+    load_model,
+    read_checkpoint_info,
+    save_checkpoint,
+)
 from zssbir_core.models.store import ModelStore
 
 ALL_BAD = {**{f"model.json: {k}": v for k, v in BAD_MODEL_JSON.items()},

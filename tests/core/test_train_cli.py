@@ -84,6 +84,14 @@ def test_bad_recipe_and_config_are_clear_errors(tmp_path: Path, capsys: pytest.C
     assert "margin" in capsys.readouterr().err
 
 
+def test_unknown_init_model_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = make_dataset(tmp_path / "data", classes=3, photos=1, sketches=1)
+    missing = tmp_path / "no-such-model"
+    assert main(["train", "--data", str(data), "--output", str(tmp_path / "run"), "--init", str(missing),
+                 "--config", str(_tiny_config(tmp_path)), "--device", "cpu"]) == 2
+    assert "no-such-model" in capsys.readouterr().err
+
+
 def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=3)
     output = tmp_path / "run"

@@ -22,7 +22,7 @@ WAIT_MS = 120_000
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.path.endswith("missing.pth"):
             self.send_error(404)
             return

@@ -350,7 +350,8 @@ def format_report(report: Report) -> str:
     lines += [f"  {name:<34} {value or 'MISSING'}" for name, value in report.versions.items()]
     lines.append("Devices")
     for device in report.devices:
-        chosen = "  (used by default)" if device["name"] in (report.default_device, f"{report.default_device}:0") else ""
+        default = device["name"] in (report.default_device, f"{report.default_device}:0")
+        chosen = "  (used by default)" if default else ""
         lines.append(f"  {device['name']:<34} {device['description']}{chosen}")
     lines.append("Paths")
     for name, info in report.paths.items():

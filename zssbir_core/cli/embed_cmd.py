@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
     parser.add_argument("--model", default="default",
-                        help="default (the default), a built-in model (zssbir-cli doctor lists them) or a checkpoint directory")
+                        help="default (the default), a built-in model (zssbir-cli doctor lists them) "
+                             "or a checkpoint directory")
     parser.add_argument("--output", required=True, type=Path, help="the .npz file to write")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps")
     parser.add_argument("--batch-size", type=numbers.batch_size, default=64, help="images per forward pass (default 64)")

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--model", default="default",
-                        help="default (the default), a built-in model (zssbir-cli doctor lists them) or a checkpoint directory")
+                        help="default (the default), a built-in model (zssbir-cli doctor lists them) "
+                             "or a checkpoint directory")
     parser.add_argument("--data", required=True, type=Path, help="dataset folder")
     parser.add_argument(
         "--classes",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zssbir_core.cli import numbers
+from zssbir_core.errors import ZssbirError
 from zssbir_core.models.catalog import BACKBONES as BACKBONE_NAMES
 
 DEFAULT_RECIPE = "standard"
@@ -115,8 +116,6 @@ def run(args: argparse.Namespace) -> int:
 
     from zssbir_core.training.callbacks import JsonLinesProgress, TqdmProgress
     from zssbir_core.training.trainer import Trainer
-
-    from zssbir_core.errors import ZssbirError
 
     if args.output is None:
         raise ZssbirError("--output is required (the folder that receives the trained model)")

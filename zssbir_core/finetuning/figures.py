@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from zssbir_core.data.domains import SKETCH
 from zssbir_core.data.folder import FolderDataset, Sample, scan_folder_dataset

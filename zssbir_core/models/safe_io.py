@@ -61,7 +61,8 @@ def read_regular_file(path: str | Path, max_bytes: int, *, follow_links: bool = 
         if not stat.S_ISREG(info.st_mode):
             raise ModelLoadError(f"{path} is {_describe(info.st_mode)}, not a regular file")
         if info.st_size > max_bytes:
-            raise ModelLoadError(f"{path} is too large for a model file ({info.st_size:,} bytes; at most {max_bytes:,})")
+            raise ModelLoadError(
+                f"{path} is too large for a model file ({info.st_size:,} bytes; at most {max_bytes:,})")
         chunks: list[bytes] = []
         total = 0
         while chunk := os.read(fd, min(_CHUNK, max_bytes + 1 - total)):

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zssbir_core.atomic import write_text_atomic
 from zssbir_core import paths
+from zssbir_core.atomic import write_text_atomic
 from zssbir_core.errors import ModelLoadError, ZssbirError
 from zssbir_core.models.checkpoint import (
     META_FILE,

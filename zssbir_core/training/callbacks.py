@@ -81,7 +81,8 @@ class TqdmProgress(TrainingCallback):
             if self.teacher_bar is not None:
                 self.teacher_bar.close()
             self.bar = tqdm(
-                total=event["total_steps"], initial=event["resumed_from_step"], desc="training", unit="step", file=stream
+                total=event["total_steps"], initial=event["resumed_from_step"], desc="training", unit="step",
+                file=stream,
             )
         elif kind == "step" and self.bar is not None:
             losses = event["losses"]

@@ -26,8 +26,9 @@ class TrainConfig:
     With ``time_budget_min`` the run ends when that much training time has passed or after
     ``epochs`` x ``batches_per_epoch`` steps, whichever comes first, and the learning-rate schedule
     follows whichever of the two is further along. ``exclude_classes`` are left out of training
-    and validation altogether (a benchmark's test classes). Loss weights ``lq``, ``lc``, ``lk`` scale the domain-balanced quadruplet, semantic
-    classification and knowledge preservation losses; a weight of 0 removes that loss.
+    and validation altogether (a benchmark's test classes). Loss weights ``lq``, ``lc``, ``lk`` scale
+    the domain-balanced quadruplet, semantic classification and knowledge preservation losses; a
+    weight of 0 removes that loss.
     ``pseudo_sketch_fraction`` of the sketch-domain training samples are drawings of the photos
     (``data/pseudo_sketch.py``) beside the real sketches (photos-only data uses drawings alone).
     """

@@ -114,7 +114,9 @@ def load_resume_state(
         set_rng_state(state["rng"])
         return Progress(**state["progress"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, SafetensorError) as error:
-        raise ZssbirError(f"cannot resume from {folder}: the saved state is damaged or incompatible ({error})") from error
+        raise ZssbirError(
+            f"cannot resume from {folder}: the saved state is damaged or incompatible ({error})"
+        ) from error
 
 
 def remove_resume_state(output: Path) -> None:

@@ -30,9 +30,8 @@ from torch import nn
 from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, scan_folder_dataset
 from zssbir_core.errors import DatasetError, ModelLoadError, ZssbirError
-from zssbir_core.models import ZSSBIRNet, build_backbone, is_checkpoint_dir, load_checkpoint, save_checkpoint
+from zssbir_core.models import ZSSBIRNet, build_backbone, catalog, is_checkpoint_dir, load_checkpoint, save_checkpoint
 from zssbir_core.models.checkpoint import TRAINING_MODEL_DIR as MODEL_DIR
-from zssbir_core.models import catalog
 from zssbir_core.training import distributed, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
 from zssbir_core.training.config import TrainConfig
@@ -464,7 +463,8 @@ class Trainer:
                     output = model(images)
                 loss_q = quadruplet(output.embedding.float(), labels, domains) if cfg.lq else images.new_zeros(())
                 loss_c = semantic(output.class_logits.float(), labels) if cfg.lc else images.new_zeros(())
-                loss_k = knowledge(output.imagenet_logits.float(), soft_labels[labels]) if cfg.lk else images.new_zeros(())
+                loss_k = (knowledge(output.imagenet_logits.float(), soft_labels[labels]) if cfg.lk
+                          else images.new_zeros(()))
                 loss = cfg.lq * loss_q + cfg.lc * loss_c + cfg.lk * loss_k
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:

@@ -11,8 +11,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from zssbir_core.models.catalog import model_choices
-
+from zssbir_core.api import model_choices
 from zssbir_desktop.finetune.controller import FineTuneController
 from zssbir_desktop.finetune.loss_plot import LossPlot
 from zssbir_desktop.finetune.panel import FineTunePanel
@@ -91,7 +90,7 @@ def install_fine_tuning(window: Any) -> FineTuneController:
             f"Re-indexing with the new model: {getattr(event, 'done', 0)} of {getattr(event, 'total', 0)}"))
 
     def add_page(dialog: Any) -> None:
-        from zssbir_core.device import available_devices
+        from zssbir_core.api import available_devices
 
         devices = {info.name.split(":")[0]: info.description for info in available_devices()}
         panel = FineTunePanel(controller, starting_models=starting_models(controller, window.model_spec()[0]),

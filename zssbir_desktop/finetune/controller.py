@@ -21,8 +21,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from zssbir_core import paths
+from zssbir_core.api import backbone_of
 from zssbir_core.errors import ZssbirError
-from zssbir_core.models.catalog import backbone_of
 from zssbir_desktop.finetune.runner import CANCELLED, COMPLETED, TrainingOutcome, TrainingRunner
 from zssbir_desktop.workers import Report, TaskRunner
 
@@ -77,7 +77,7 @@ class FineTuneController(QObject):
         """The ``ModelStore`` (created on first use: importing it loads torch, which the window's
         start-up must not wait for)."""
         if self._store is None:
-            from zssbir_core.models.store import ModelStore
+            from zssbir_core.api import ModelStore
 
             self._store = ModelStore()
         return self._store
@@ -98,7 +98,7 @@ class FineTuneController(QObject):
         folder = Path(folder).expanduser()
 
         def work(_report: Report, _cancel: threading.Event) -> Any:
-            from zssbir_core.finetuning.data_check import check_training_folder
+            from zssbir_core.api import check_training_folder
 
             return check_training_folder(folder)
 
@@ -133,8 +133,7 @@ class FineTuneController(QObject):
             raise ZssbirError("a fine-tuning run is already going on")
         if self.report is None or not self.report.ok:
             raise ZssbirError("check a data folder that can be trained on first")
-        from zssbir_core.finetuning.estimate import warmup_settings
-        from zssbir_core.finetuning.holdout import split_holdout
+        from zssbir_core.api import split_holdout, warmup_settings
 
         if self._split is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -189,7 +188,7 @@ class FineTuneController(QObject):
         self.busy_changed.emit(False)
 
     def _warmup_finished(self, outcome: TrainingOutcome) -> None:
-        from zssbir_core.finetuning.estimate import estimate_time
+        from zssbir_core.api import estimate_time
 
         shutil.rmtree(self._run["output"], ignore_errors=True)
         if outcome.status != COMPLETED:
@@ -220,7 +219,7 @@ class FineTuneController(QObject):
         def work(_report: Report, cancel: threading.Event) -> Any:
             figures: dict[str, Any] = {"baseline_model": current, "recipe": self._run.get("recipe")}
             if heldout is not None and heldout.is_dir():
-                from zssbir_core.finetuning.figures import compare_models
+                from zssbir_core.api import compare_models
 
                 for key, spec in (("model", str(checkpoint)), ("baseline", current)):
                     try:
@@ -332,9 +331,9 @@ def figures_text(figures: dict[str, Any]) -> str:
 
 
 def _eval_device(device: str) -> str:
-    from zssbir_core.device import resolve_device
+    from zssbir_core.api import resolve_device
 
-    return str(resolve_device(device))
+    return resolve_device(device)
 
 
 def _describe(error: BaseException) -> str:

@@ -86,7 +86,8 @@ class FineTunePanel(QScrollArea):
         group = QGroupBox("Your data")
         form = QFormLayout(group)
         self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("A folder of class folders: photo/<class>/ and sketch/<class>/, or <class>/")
+        self.folder_edit.setPlaceholderText(
+            "A folder of class folders: photo/<class>/ and sketch/<class>/, or <class>/")
         self.folder_edit.returnPressed.connect(self.check_folder)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_folder)
@@ -307,7 +308,7 @@ class FineTunePanel(QScrollArea):
                 self.loss_plot.add_point(step, float(loss))
             eta = event.get("eta_s")
             if eta is not None:
-                from zssbir_core.finetuning.estimate import format_duration
+                from zssbir_core.api import format_duration
 
                 self.time_left_label.setText(f"{format_duration(float(eta))} left")
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from zssbir_core.api import training_command
+
 COMPLETED, CANCELLED, FAILED, CRASHED = "completed", "cancelled", "failed", "crashed"
 
 
@@ -86,8 +88,9 @@ class TrainingRunner(QObject):
         for key, value in (env or {}).items():
             environment.insert(key, value)
         process.setProcessEnvironment(environment)
-        process.setProgram(sys.executable)
-        process.setArguments(["-m", "zssbir_core", "train", *train_args, "--progress", "json"])
+        program, arguments = training_command(train_args)
+        process.setProgram(program)
+        process.setArguments(arguments)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
         process.finished.connect(self._on_finished)

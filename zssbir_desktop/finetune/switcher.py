@@ -58,7 +58,7 @@ class ModelSwitcher(QObject):
         device = self.device()
 
         def load(_report: Report, _cancel: threading.Event) -> Any:
-            from zssbir_core.models import load_model
+            from zssbir_core.api import load_model
 
             return load_model(spec, device=device)
 
@@ -93,9 +93,9 @@ class ModelSwitcher(QObject):
         embedder, directory = self._embedder, Path(self.library_dir())
 
         def work(report: Report, cancel: threading.Event) -> bool:
-            from zssbir_core.library import PhotoLibrary
+            from zssbir_core.api import open_library
 
-            with PhotoLibrary.open(directory) as library:
+            with open_library(directory) as library:
                 for event in library.index(embedder, cancel=cancel):  # the library's own exclude list
                     report(event)
                 return not cancel.is_set() and library.model_id == embedder.model_id

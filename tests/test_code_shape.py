@@ -1,0 +1,38 @@
+"""The house rules a tool can check: the import contracts of ``[tool.importlinter]`` (core free of
+Qt, the desktop on the core API only, the core's layers) and the lint rules of ``[tool.ruff]``,
+both in ``pyproject.toml``; ``docs/architecture.md`` explains the layers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = 3
+"""The contracts in pyproject.toml: a smaller count kept means one was dropped or misnamed."""
+
+
+def _tool(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.is_file() else shutil.which(name)
+    assert found, f"{name} is missing: pip install -e '.[test]'"
+    return found
+
+
+def test_import_contracts_hold():
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}  # analyse this checkout, not an installed copy
+    result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    kept = re.search(r"Contracts: (\d+) kept, 0 broken", result.stdout)
+    assert kept and int(kept.group(1)) == CONTRACTS, result.stdout
+
+
+def test_ruff_finds_nothing():
+    result = subprocess.run([_tool("ruff"), "check", "--no-cache", "."], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr

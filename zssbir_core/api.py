@@ -1,0 +1,267 @@
+"""The core API: everything an application (the desktop app) needs from ``zssbir_core``, in one place.
+
+The desktop imports nothing from core but this module, ``zssbir_core.errors`` and
+``zssbir_core.paths`` (an import-linter contract in ``pyproject.toml`` checks it). Importing it
+loads neither torch nor the model code: each function imports what it needs when it is called,
+and the classes below are imported on first use (PEP 562), so a window can appear before torch
+has loaded. Type checkers see the real classes through the ``TYPE_CHECKING`` imports.
+
+Groups: libraries (open, index, search), images, models (catalog, loading, weights download),
+devices and memory, training (the child process) and fine-tuning helpers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zssbir_core import __version__
+from zssbir_core.models.catalog import DEFAULT_MODEL, ModelChoice, backbone_of, model_choices
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from zssbir_core.cpu_allocator import MallocTuning
+    from zssbir_core.data.folder import FolderDataset
+    from zssbir_core.device import DeviceInfo
+    from zssbir_core.finetuning.data_check import TrainingDataReport
+    from zssbir_core.finetuning.estimate import TimeEstimate
+    from zssbir_core.finetuning.holdout import HoldoutSplit
+    from zssbir_core.library import FolderInfo, IndexProgress, PhotoLibrary, SearchResult, SkippedFile
+    from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
+    from zssbir_core.models.registry import Embedder
+    from zssbir_core.models.resnet import DownloadCancelled
+    from zssbir_core.models.store import ModelStore, StoredModel
+    from zssbir_core.photo_metadata import PhotoMetadata
+    from zssbir_core.search import SketchSearcher
+
+__all__ = [
+    "__version__",
+    "DEFAULT_MODEL",
+    "DeviceInfo",
+    "DownloadCancelled",
+    "Embedder",
+    "FolderDataset",
+    "FolderInfo",
+    "HoldoutSplit",
+    "IndexProgress",
+    "ModelChoice",
+    "ModelStore",
+    "PhotoLibrary",
+    "PhotoMetadata",
+    "SearchResult",
+    "SketchSearcher",
+    "SkippedFile",
+    "StoredModel",
+    "THUMBNAIL_SIZE",
+    "TimeEstimate",
+    "TrainingDataReport",
+    "available_devices",
+    "backbone_of",
+    "check_training_folder",
+    "compare_models",
+    "download_resnet50_weights",
+    "estimate_time",
+    "format_duration",
+    "library_model_spec",
+    "load_model",
+    "make_searcher",
+    "model_choices",
+    "open_image",
+    "open_library",
+    "read_photo_metadata",
+    "resnet50_downloaded",
+    "resolve_device",
+    "split_holdout",
+    "training_command",
+    "tune_malloc",
+    "warmup_settings",
+]
+
+_LAZY = {
+    "THUMBNAIL_SIZE": "zssbir_core.library.thumbnails",
+    "DeviceInfo": "zssbir_core.device",
+    "DownloadCancelled": "zssbir_core.models.resnet",
+    "Embedder": "zssbir_core.models.registry",
+    "FolderDataset": "zssbir_core.data.folder",
+    "FolderInfo": "zssbir_core.library.records",
+    "HoldoutSplit": "zssbir_core.finetuning.holdout",
+    "IndexProgress": "zssbir_core.library.records",
+    "ModelStore": "zssbir_core.models.store",
+    "PhotoLibrary": "zssbir_core.library.library",
+    "PhotoMetadata": "zssbir_core.photo_metadata",
+    "SearchResult": "zssbir_core.library.records",
+    "SketchSearcher": "zssbir_core.search",
+    "SkippedFile": "zssbir_core.library.records",
+    "StoredModel": "zssbir_core.models.store",
+    "TimeEstimate": "zssbir_core.finetuning.estimate",
+    "TrainingDataReport": "zssbir_core.finetuning.data_check",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+# -- libraries -------------------------------------------------------------------------------------
+
+
+def open_library(directory: str | Path) -> PhotoLibrary:
+    """Open (or create) the photo library in ``directory``; raises ``LibraryError`` with a message.
+
+    The library indexes its watched folders (``PhotoLibrary.index`` yields ``IndexProgress``) and
+    is closed with ``close()`` or a ``with`` block.
+    """
+    from zssbir_core.library.library import PhotoLibrary
+
+    return PhotoLibrary.open(Path(directory))
+
+
+def library_model_spec(model_id: str) -> tuple[str, int | None]:
+    """``(spec, image_size)`` that ``load_model`` turns back into the library's ``model_id``;
+    raises ``LibraryError`` when that model is neither built in nor among the stored ones."""
+    from zssbir_core.library.model_spec import model_spec_for
+
+    return model_spec_for(model_id)
+
+
+def make_searcher(library: PhotoLibrary, embedder: Embedder) -> SketchSearcher:
+    """A searcher that embeds sketches, pictures or library photos with ``embedder`` and looks
+    them up in ``library``."""
+    from zssbir_core.search import SketchSearcher
+
+    return SketchSearcher(library, embedder)
+
+
+# -- images ----------------------------------------------------------------------------------------
+
+
+def open_image(path: str | Path, *, target_size: int | None = None) -> Image.Image:
+    """Read a photo, upright (EXIF orientation applied) and RGB; ``ImageReadError`` says why not."""
+    from zssbir_core.imageio import open_image as _open_image
+
+    return _open_image(path, target_size=target_size)
+
+
+def read_photo_metadata(path: str | Path) -> PhotoMetadata:
+    """The date, camera and size of a photo (what the results' details show)."""
+    from zssbir_core.photo_metadata import read_photo_metadata as _read
+
+    return _read(path)
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+def load_model(
+    spec: str | Path, *, device: str = "cpu", weights: str | Path | None = None, image_size: int | None = None
+) -> Embedder:
+    """Load a catalog model (``model_choices()``), a checkpoint folder or a training run's output
+    folder for inference; ``ModelLoadError`` or ``WeightsUnavailableError`` say why not."""
+    from zssbir_core.models.registry import load_model as _load_model
+
+    return _load_model(spec, device=device, weights=weights, image_size=image_size)
+
+
+def resnet50_downloaded() -> bool:
+    """True when the ResNet50 ImageNet weights are in the cache (no download needed)."""
+    from zssbir_core.models.resnet import resnet50_cache_path
+
+    return resnet50_cache_path().is_file()
+
+
+def download_resnet50_weights(
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    url: str | None = None,
+) -> Path:
+    """Download the ResNet50 ImageNet weights into the cache (``progress(done, total)`` bytes);
+    a cancelled download raises ``DownloadCancelled`` and leaves nothing behind."""
+    from zssbir_core.models.resnet import ensure_resnet50_weights
+
+    return ensure_resnet50_weights(progress=progress, cancel=cancel, url=url)
+
+
+# -- devices and memory ----------------------------------------------------------------------------
+
+
+def available_devices() -> list[DeviceInfo]:
+    """The devices this machine can compute on (the CPU first)."""
+    from zssbir_core.device import available_devices as _available
+
+    return _available()
+
+
+def resolve_device(name: str = "auto") -> str:
+    """The device ``name`` (``auto``, ``cpu``, ``cuda``, ``mps``) stands for here, as text."""
+    from zssbir_core.device import resolve_device as _resolve
+
+    return str(_resolve(name))
+
+
+def tune_malloc() -> MallocTuning:
+    """Tune glibc's malloc for tensor work (bounded); call once at start-up, before torch
+    allocates. Says whether glibc accepted the settings."""
+    from zssbir_core.cpu_allocator import tune_malloc as _tune
+
+    return _tune()
+
+
+# -- training and fine-tuning ----------------------------------------------------------------------
+
+
+def training_command(train_args: Sequence[str]) -> tuple[str, list[str]]:
+    """``(program, arguments)`` of the training child process: ``python -m zssbir_core train
+    <train_args> --progress json``, whose stdout carries one JSON event a line."""
+    return sys.executable, ["-m", "zssbir_core", "train", *train_args, "--progress", "json"]
+
+
+def check_training_folder(root: str | Path) -> TrainingDataReport:
+    """Whether ``root`` (one folder per class) can be trained on, with the counts and problems."""
+    from zssbir_core.finetuning.data_check import check_training_folder as _check
+
+    return _check(root)
+
+
+def split_holdout(dataset: FolderDataset, directory: str | Path) -> HoldoutSplit:
+    """Write ``directory/train`` and ``directory/heldout`` (about a fifth of each class held out)."""
+    from zssbir_core.finetuning.holdout import split_holdout as _split
+
+    return _split(dataset, directory)
+
+
+def warmup_settings() -> dict[str, object]:
+    """Training settings of the short warm-up run that measures the step time."""
+    from zssbir_core.finetuning.estimate import warmup_settings as _settings
+
+    return _settings()
+
+
+def estimate_time(recipe: str, step_times: Sequence[float], startup_seconds: float) -> TimeEstimate:
+    """How long ``recipe`` will take, from the warm-up run's step times and start-up time."""
+    from zssbir_core.finetuning.estimate import estimate_time as _estimate
+
+    return _estimate(recipe, step_times, startup_seconds)
+
+
+def format_duration(seconds: float) -> str:
+    """``seconds`` as a person reads it: ``45 s``, ``7 min``, ``1 h 20 min``."""
+    from zssbir_core.finetuning.estimate import format_duration as _format
+
+    return _format(seconds)
+
+
+def compare_models(
+    specs: Sequence[str], data: FolderDataset | str | Path, *, device: str = "cpu",
+    cancel: threading.Event | None = None,
+) -> dict[str, dict[str, float]]:
+    """``{spec: retrieval metrics}`` (``map_all``, ``p_10``, ...) of each model on a held-out folder."""
+    from zssbir_core.finetuning.figures import compare_models as _compare
+
+    return _compare(specs, data, device=device, cancel=cancel)
