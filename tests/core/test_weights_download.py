@@ -79,7 +79,7 @@ def test_offline_error_says_where_the_file_comes_from():
     with pytest.raises(WeightsUnavailableError) as info:
         ensure_resnet50_weights(url=f"http://127.0.0.1:{port}/resnet50-0676ba61.pth", timeout=5)
     message = str(info.value)
-    assert "download.pytorch.org" in message and "--weights" in message and "lite0-imagenet" in message
+    assert "download.pytorch.org" in message and "--weights" in message and "'default' model" in message
     assert _leftovers() == []
 
 

@@ -165,7 +165,8 @@ class ExactIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, *, model_id: str, generation: int, count: int, params: HnswParams = HnswParams()
+        cls, directory: Path, *, model_id: str, generation: int, count: int, params: HnswParams = HnswParams(),
+        dim: int | None = None,
     ) -> ExactIndex:
         """Load the saved index if it matches its manifest and the expected model, generation and
         live count; otherwise raise ``IndexMismatchError`` saying what is wrong."""
@@ -181,6 +182,8 @@ class ExactIndex:
             raise IndexMismatchError(f"exact index holds {found}, expected {expected} (format, model, generation, count)")
         if manifest.index_file != f"exact-{generation}.npz" or not isinstance(manifest.dim, int):
             raise IndexMismatchError("exact index manifest names another file or a bad size")
+        if dim is not None and manifest.dim != dim:
+            raise IndexMismatchError(f"exact index has dimension {manifest.dim}, the library's vectors {dim}")
         try:
             with np.load(directory / manifest.index_file, allow_pickle=False) as data:
                 ids, vectors = data["ids"], data["vectors"]
