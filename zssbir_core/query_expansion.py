@@ -39,10 +39,8 @@ DEFAULT_EXPANSION = QueryExpansion(k=5, alpha=1.0)
 def expand_query(query: np.ndarray, neighbours: np.ndarray, similarities: np.ndarray, alpha: float) -> np.ndarray:
     """The expanded, L2-normalised query from (D,) ``query``, its (k, D) nearest photos and their
     (k,) similarities."""
-    weights = np.clip(np.asarray(similarities, dtype=np.float32), 0.0, None) ** alpha
-    expanded = np.asarray(query, dtype=np.float32) + weights @ np.asarray(neighbours, dtype=np.float32)
-    norm = float(np.linalg.norm(expanded))
-    return expanded / norm if norm > 0 else np.asarray(query, dtype=np.float32)
+    return _expanded(np.asarray(query, dtype=np.float32)[None], np.asarray(neighbours, dtype=np.float32)[None],
+                     np.asarray(similarities, dtype=np.float32)[None], alpha)[0]
 
 
 def expand_queries(
@@ -58,9 +56,15 @@ def expand_queries(
         block = queries[start:start + chunk].astype(np.float32)
         sims = block @ gallery.T
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        weights = np.clip(top_sims, 0.0, None) ** expansion.alpha
-        expanded = block + np.einsum("qk,qkd->qd", weights, gallery[top])
-        norms = np.linalg.norm(expanded, axis=1, keepdims=True)
-        out[start:start + chunk] = np.where(norms > 0, expanded / np.maximum(norms, 1e-12), block)
+        out[start:start + chunk] = _expanded(block, gallery[top], np.take_along_axis(sims, top, axis=1),
+                                             expansion.alpha)
     return out
+
+
+def _expanded(queries: np.ndarray, neighbours: np.ndarray, similarities: np.ndarray, alpha: float) -> np.ndarray:
+    """(Q, D) queries plus their (Q, k, D) neighbours weighted by max(similarity, 0) ** alpha, each
+    row L2-normalised (a row that sums to zero stays the query)."""
+    weights = np.clip(similarities, 0.0, None) ** alpha
+    expanded = queries + np.einsum("qk,qkd->qd", weights, neighbours)
+    norms = np.linalg.norm(expanded, axis=1, keepdims=True)
+    return np.where(norms > 0, expanded / np.maximum(norms, 1e-12), queries)
