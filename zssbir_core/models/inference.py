@@ -11,7 +11,7 @@ the network in place, for inference only (training builds its own networks and n
 * the CPU micro-batch size: images per forward pass whose largest activation stays under glibc's
   mmap threshold, so that ``cpu_allocator``'s bounded setting reuses freed activations.
 
-Both are exact up to float rounding (``tests/core/test_inference.py`` checks 1e-4 cosine on real
+Both are exact up to float rounding (``tests/core/models/test_inference.py`` checks 1e-4 cosine on real
 weights and real photos). Channels-last memory layout is left off on the CPU: no measurement so far
 showed a consistent gain (``docs/benchmarks/cpu.md``).
 """

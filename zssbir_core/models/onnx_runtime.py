@@ -4,7 +4,7 @@ installed (``pip install 'zssbir[onnx]'``); without it everything runs in PyTorc
 The network (after ``inference.prepare_for_inference``) is exported once per set of weights and
 input size to ``<cache>/onnx/<key>.onnx`` and loaded into an ONNX Runtime session with as many
 threads as torch uses. ``ZSSBIR_RUNTIME=torch`` keeps inference in PyTorch. Embeddings match
-PyTorch's within 1e-4 cosine (``tests/core/test_onnx_runtime.py``); the speed is in
+PyTorch's within 1e-4 cosine (``tests/core/models/test_onnx_runtime.py``); the speed is in
 ``docs/benchmarks/cpu.md``.
 """
 

@@ -15,7 +15,7 @@ from tests.core.train_data import make_dataset
 from zssbir_core.cli import main
 from zssbir_core.models import load_model
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import pytest
 
 from zssbir_core.index import ExactIndex, IndexMismatchError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 WITHOUT_HNSWLIB = "import sys; sys.modules['hnswlib'] = None\n"  # `import hnswlib` raises ImportError
 
 
@@ -72,7 +72,7 @@ def test_library_and_cli_tests_pass_without_hnswlib(tmp_path):
     code = (WITHOUT_HNSWLIB + "import pytest\n"
             "from zssbir_core.index import index_backend\nassert index_backend() == 'exact'\n"
             f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '--basetemp', {str(tmp_path / 'run')!r}, "
-            "'tests/core/test_search.py', 'tests/core/test_library_cli.py']))\n")
+            "'tests/core/test_search.py', 'tests/core/cli/test_library_cli.py']))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=_child_env(tmp_path),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -14,7 +14,7 @@ import numpy as np
 from tests.core.library_helpers import SMALL_SIZE, copy_photos, embedder  # noqa: F401 - fixture
 from zssbir_core.library import PhotoLibrary
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _index_and_kill(library: Path, photos: Path, kill_after_done: int, data_dir: Path) -> int:

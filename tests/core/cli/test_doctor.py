@@ -13,7 +13,7 @@ import pytest
 
 from zssbir_core.cli.doctor_cmd import _platform_plugin, missing_libraries
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # Run doctor in a fresh interpreter (pytest-qt has loaded Qt into this one) and prove that the
 # zssbir_core process itself never imports Qt.

@@ -26,7 +26,7 @@ from zssbir_core.library.excludes import ExcludeRules
 from zssbir_core.library.lock import WriterLock
 
 MODEL = ["--model", "lite0-imagenet", "--image-size", str(SMALL_SIZE), "--device", "cpu"]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _run(library: PhotoLibrary, model, **options) -> list:
