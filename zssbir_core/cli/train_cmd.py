@@ -16,7 +16,7 @@ from typing import Any
 
 from zssbir_core.cli import numbers
 from zssbir_core.errors import ZssbirError
-from zssbir_core.models.catalog import BACKBONES as BACKBONE_NAMES
+from zssbir_core.models.backbone_names import BACKBONES as BACKBONE_NAMES
 
 DEFAULT_RECIPE = "standard"
 

@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 _SOURCES = {
-    "BACKBONES": "catalog",
+    "BACKBONES": "backbone_names",
     "BUILTIN_IDS": "catalog",
     "BUILTIN_MODELS": "catalog",
     "DEFAULT_MODEL": "catalog",

@@ -9,7 +9,7 @@ from torch import nn
 
 from zssbir_core.errors import ModelLoadError, WeightsUnavailableError
 from zssbir_core.models import efficientnet_lite, resnet
-from zssbir_core.models.catalog import BACKBONES
+from zssbir_core.models.backbone_names import BACKBONES
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
 from zssbir_core.models.safe_io import first_line, load_state_dict_file
 

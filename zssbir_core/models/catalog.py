@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 
 DEFAULT_ALIAS = "default"
-BACKBONES = ("resnet50", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
-"""The CNN trunks ``build_backbone`` makes."""
 
 
 @dataclass(frozen=True)

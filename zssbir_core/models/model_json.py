@@ -18,7 +18,7 @@ import hashlib
 import json
 from typing import Any
 
-from zssbir_core.models.backbones import BACKBONES
+from zssbir_core.models.backbone_names import BACKBONES
 from zssbir_core.models.preprocessing import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from zssbir_core.models.schema import Float, Int, List, Object, SchemaError, Str
 

@@ -9,6 +9,7 @@ import pytest
 
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models import catalog
+from zssbir_core.models.backbone_names import BACKBONES
 
 
 def test_importing_the_catalog_loads_no_torch() -> None:
@@ -31,7 +32,7 @@ def test_ids_are_unique_and_backbones_known() -> None:
     assert len(set(catalog.BUILTIN_IDS)) == len(catalog.BUILTIN_IDS)
     assert catalog.DEFAULT_MODEL in catalog.BUILTIN_IDS
     for model in catalog.BUILTIN_MODELS:
-        assert model.backbone in catalog.BACKBONES
+        assert model.backbone in BACKBONES
         assert model.source in ("packaged", "pip", "download")
 
 
