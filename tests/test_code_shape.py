@@ -1,6 +1,6 @@
 """The house rules a tool can check: the import contracts of ``[tool.importlinter]`` (core free of
 Qt, the desktop on the core API only, the core's layers) and the lint rules of ``[tool.ruff]``,
-both in ``pyproject.toml``; ``docs/architecture.md`` explains the layers."""
+both in ``pyproject.toml`` (``docs/architecture.md`` explains the layers); and no source file over 500 lines."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = 3
@@ -36,3 +38,16 @@ def test_ruff_finds_nothing():
     result = subprocess.run([_tool("ruff"), "check", "--no-cache", "."], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+MAX_LINES = 500
+
+
+@pytest.mark.xfail(strict=False, reason="zssbir_desktop/main_window.py and zssbir_core/training/trainer.py "
+                                        "are over 500 lines until their splits (issue 12) merge")
+def test_no_source_file_is_over_500_lines():
+    sources = sorted(path for package in ("zssbir_core", "zssbir_desktop") for path in (REPO_ROOT / package).rglob("*.py"))
+    assert sources, "no source files found"
+    lengths = {path.relative_to(REPO_ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines()) for path in sources}
+    too_long = {name: count for name, count in lengths.items() if count > MAX_LINES}
+    assert not too_long, f"over {MAX_LINES} lines (split them by what they hold): {too_long}"
