@@ -1,4 +1,4 @@
-"""Test setup shared by the whole suite: offscreen Qt, CPU only, no network."""
+"""Test setup shared by the whole suite: offscreen Qt, CPU only, no network, and the real data rule."""
 
 from __future__ import annotations
 
@@ -14,9 +14,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "sketchy-seen100"
 
 
+def running_in_ci() -> bool:
+    """True when the ``CI`` environment variable is set to a true value (``.ci/run`` sets it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the real Sketchy sample is a ``needs_data`` test."""
+    for item in items:
+        if "sketchy_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_data)
+
+
 @pytest.fixture(scope="session")
 def sketchy_root() -> Path:
-    """The real Sketchy sample beside the checkout; tests that need it skip where it is absent."""
+    """The real Sketchy sample beside the checkout. Where it is absent its tests skip, and under CI
+    they fail: a green CI run has run every test."""
     if not (SHARED_DATA / "photo").is_dir():
-        pytest.skip(f"real data not found at {SHARED_DATA}")
+        missing = f"the real Sketchy sample is missing: no {SHARED_DATA / 'photo'} (../shared/data/sketchy-seen100 beside the checkout)"
+        if running_in_ci():
+            pytest.fail(f"{missing}; under CI every test must run, so provide the data", pytrace=False)
+        pytest.skip(missing)
     return SHARED_DATA
