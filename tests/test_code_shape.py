@@ -25,6 +25,7 @@ def _tool(name: str) -> str:
     return found
 
 
+@pytest.mark.subprocess
 def test_import_contracts_hold():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}  # analyse this checkout, not an installed copy
     result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=REPO_ROOT, env=env,
@@ -34,6 +35,7 @@ def test_import_contracts_hold():
     assert kept and int(kept.group(1)) == CONTRACTS, result.stdout
 
 
+@pytest.mark.subprocess
 def test_ruff_finds_nothing():
     result = subprocess.run([_tool("ruff"), "check", "--no-cache", "."], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)

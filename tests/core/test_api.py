@@ -4,9 +4,12 @@ every name it offers resolves to the real thing."""
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = "import sys, zssbir_core.api; print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
 
 
+@pytest.mark.subprocess
 def test_importing_the_api_loads_neither_torch_nor_qt():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -3,6 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 SCRIPT = """
 import importlib, pkgutil, sys
 import zssbir_core

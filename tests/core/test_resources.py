@@ -46,6 +46,7 @@ def test_missing_resource_names_the_file_and_folder() -> None:
         resource_file("no-such-icon.svg")
 
 
+@pytest.mark.subprocess
 def test_accessor_does_not_load_qt() -> None:
     code = (
         "import sys; from zssbir_desktop.resources_path import resource_file; "
@@ -54,6 +55,7 @@ def test_accessor_does_not_load_qt() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
 
 
+@pytest.mark.subprocess
 def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
     """Build a real wheel from a copy of the sources and use it without the checkout."""
     pytest.importorskip("setuptools")
@@ -105,6 +107,7 @@ def _tool(name: str) -> str:
     return path
 
 
+@pytest.mark.subprocess
 def test_desktop_file_passes_desktop_file_validate() -> None:
     validator = _tool("desktop-file-validate")
     result = subprocess.run([validator, str(LINUX / f"{APP_ID}.desktop")],
@@ -112,6 +115,7 @@ def test_desktop_file_passes_desktop_file_validate() -> None:
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout
 
 
+@pytest.mark.subprocess
 def test_metainfo_passes_appstreamcli_validate() -> None:
     appstreamcli = _tool("appstreamcli")
     result = subprocess.run(
@@ -122,6 +126,7 @@ def test_metainfo_passes_appstreamcli_validate() -> None:
     assert "W:" not in result.stdout and "I:" not in result.stdout, result.stdout
 
 
+@pytest.mark.subprocess
 def test_install_script_registers_and_removes_the_menu_entry(tmp_path: Path) -> None:
     program = Path(_tool("zssbir")).resolve().parent / "zssbir"  # the installed app launcher
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share")}
@@ -143,6 +148,7 @@ def test_install_script_registers_and_removes_the_menu_entry(tmp_path: Path) -> 
     assert not [p for p in share.rglob(f"{APP_ID}*")]
 
 
+@pytest.mark.subprocess
 def test_install_script_refuses_a_missing_program(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share")}
     result = subprocess.run(
@@ -154,6 +160,7 @@ def test_install_script_refuses_a_missing_program(tmp_path: Path) -> None:
     assert not (tmp_path / "share" / "applications").exists()
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(("module", "program"), [("zssbir_core", "zssbir-cli"), ("zssbir_desktop", "zssbir")])
 def test_python_m_runs_the_same_program_as_the_script(module: str, program: str) -> None:
     result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,

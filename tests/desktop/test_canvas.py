@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -112,6 +113,7 @@ print(page.devicePixelRatio(), page.width(), image.width(), hashlib.sha256(bytes
 """
 
 
+@pytest.mark.subprocess
 def test_high_dpi_draws_at_device_pixels_and_the_model_image_is_unchanged(tmp_path) -> None:
     """At a screen scale of 2 the page is painted with twice the pixels (crisp lines), while the
     image sent to the model is identical to the one made at scale 1."""

@@ -13,6 +13,8 @@ import pytest
 
 from zssbir_core.cli.doctor_cmd import _platform_plugin, missing_libraries
 
+pytestmark = pytest.mark.subprocess  # the doctor runs in a child (it must not import Qt), ldd too
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # Run doctor in a fresh interpreter (pytest-qt has loaded Qt into this one) and prove that the

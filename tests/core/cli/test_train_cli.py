@@ -92,6 +92,7 @@ def test_unknown_init_model_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
     assert "no-such-model" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=3)
     output = tmp_path / "run"
@@ -124,6 +125,7 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert not (output / "resume").exists()
 
 
+@pytest.mark.subprocess
 def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     """DistributedDataParallel over gloo: two processes, each with its share of the batches."""
     data = make_dataset(tmp_path / "data", classes=3)

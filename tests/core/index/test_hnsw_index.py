@@ -201,6 +201,7 @@ else:
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("offset", [48, 52])  # hnswlib's header: max level, then entry point
 def test_same_size_corruption_is_refused_before_hnswlib_sees_it(tmp_path, offset) -> None:
     import subprocess

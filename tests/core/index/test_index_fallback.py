@@ -68,6 +68,7 @@ def _child_env(tmp_path: Path) -> dict[str, str]:
             "QT_QPA_PLATFORM": "offscreen"}
 
 
+@pytest.mark.subprocess
 def test_library_and_cli_tests_pass_without_hnswlib(tmp_path):
     code = (WITHOUT_HNSWLIB + "import pytest\n"
             "from zssbir_core.index import index_backend\nassert index_backend() == 'exact'\n"
@@ -79,6 +80,7 @@ def test_library_and_cli_tests_pass_without_hnswlib(tmp_path):
     assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]
 
 
+@pytest.mark.subprocess
 def test_doctor_says_search_is_exact_without_hnswlib(tmp_path):
     code = WITHOUT_HNSWLIB + "from zssbir_core.cli import main\nsys.exit(main(['doctor', '--json']))\n"
     result = subprocess.run([sys.executable, "-c", code], env=_child_env(tmp_path), capture_output=True, text=True)

@@ -156,6 +156,7 @@ with PhotoLibrary.open(sys.argv[1], create=False) as library:
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("offset", [48, 52])  # hnswlib's header: max level, entry point
 def test_a_corrupted_index_file_is_rebuilt_not_crashed_on(tmp_path, photos, embedder, offset) -> None:
     with PhotoLibrary.open(tmp_path / "library") as library:

@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.core.library_helpers import SMALL_SIZE, copy_photos, embedder  # noqa: F401 - fixture
 from zssbir_core.library import PhotoLibrary
+
+pytestmark = pytest.mark.subprocess
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -12,6 +12,7 @@ from zssbir_core.models import catalog
 from zssbir_core.models.backbone_names import BACKBONES
 
 
+@pytest.mark.subprocess
 def test_importing_the_catalog_loads_no_torch() -> None:
     code = (
         "import sys; import zssbir_core.models.catalog as c; c.model_choices(include_stored=False); "
