@@ -25,6 +25,7 @@ def _tool(name: str) -> str:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_import_contracts_hold():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}  # analyse this checkout, not an installed copy

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.subprocess
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]  # the child imports every core module, torch too
 
 SCRIPT = """
 import importlib, pkgutil, sys

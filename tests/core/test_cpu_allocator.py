@@ -45,6 +45,7 @@ def probe(env_changes: dict[str, str]) -> tuple[bool, int, int]:
     return out[0] == "True", int(out[1]), int(out[2])
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 @pytest.mark.skipif(not GLIBC, reason="glibc only")
 def test_freed_tensor_memory_is_reused_then_given_back_when_idle():

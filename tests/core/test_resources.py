@@ -55,6 +55,7 @@ def test_accessor_does_not_load_qt() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
     """Build a real wheel from a copy of the sources and use it without the checkout."""

@@ -102,6 +102,7 @@ def test_the_report_lists_classes_and_counts(qtbot, panel: FineTunePanel, tmp_pa
     assert panel.start_button.isEnabled()
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
@@ -151,6 +152,7 @@ def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineT
     assert controller.runner.pid() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_cancel_stops_within_seconds_and_keeps_the_old_model(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
@@ -165,6 +167,7 @@ def test_cancel_stops_within_seconds_and_keeps_the_old_model(
     assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_a_killed_child_is_reported_and_nothing_changes(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
@@ -179,6 +182,7 @@ def test_a_killed_child_is_reported_and_nothing_changes(
     assert _leftover_runs() == []
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_closing_during_training_asks_whether_to_stop(
         qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path, monkeypatch) -> None:

@@ -35,6 +35,7 @@ def _doctor(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow
 def test_json_report_covers_versions_devices_paths_weights_and_qt(tmp_path: Path) -> None:
     result = _doctor(tmp_path, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -55,6 +56,7 @@ def test_json_report_covers_versions_devices_paths_weights_and_qt(tmp_path: Path
     assert report["problems"] == []
 
 
+@pytest.mark.slow
 def test_qt_plugin_that_cannot_load_fails_with_the_reason(tmp_path: Path) -> None:
     """Qt aborts the child process; doctor survives it, reports everything else and says why."""
     result = _doctor(tmp_path, QT_QPA_PLATFORM="no-such-platform")
@@ -66,6 +68,7 @@ def test_qt_plugin_that_cannot_load_fails_with_the_reason(tmp_path: Path) -> Non
     assert "1 problem(s) found" in result.stdout
 
 
+@pytest.mark.slow
 def test_data_folder_that_is_a_file_is_a_problem(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a folder")

@@ -33,6 +33,7 @@ def _tiny_config(tmp_path: Path, **changes: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_train_smoke_with_json_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = make_dataset(tmp_path / "data", classes=4)
     output = tmp_path / "run"
@@ -92,6 +93,7 @@ def test_unknown_init_model_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
     assert "no-such-model" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=3)
@@ -125,6 +127,7 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
     assert not (output / "resume").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     """DistributedDataParallel over gloo: two processes, each with its share of the batches."""

@@ -68,6 +68,7 @@ def _child_env(tmp_path: Path) -> dict[str, str]:
             "QT_QPA_PLATFORM": "offscreen"}
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_library_and_cli_tests_pass_without_hnswlib(tmp_path):
     code = (WITHOUT_HNSWLIB + "import pytest\n"
@@ -80,6 +81,7 @@ def test_library_and_cli_tests_pass_without_hnswlib(tmp_path):
     assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_doctor_says_search_is_exact_without_hnswlib(tmp_path):
     code = WITHOUT_HNSWLIB + "from zssbir_core.cli import main\nsys.exit(main(['doctor', '--json']))\n"

@@ -15,7 +15,7 @@ import pytest
 from tests.core.library_helpers import SMALL_SIZE, copy_photos, embedder  # noqa: F401 - fixture
 from zssbir_core.library import PhotoLibrary
 
-pytestmark = pytest.mark.subprocess
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -112,6 +112,7 @@ def test_new_and_empty_folders_become_marked_run_folders(tmp_path: Path) -> None
         claim_run_folder(tmp_path / "file", resume=False)
 
 
+@pytest.mark.slow
 def test_a_run_trains_into_an_empty_folder_and_an_older_run_still_resumes(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=3)
     output = tmp_path / "run"

@@ -52,6 +52,7 @@ def _weights(output: Path, folder: str = "model") -> dict[str, torch.Tensor]:
     return load_file(str(output / folder / "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_with_validation(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=5)
     config = TrainConfig(**{**TINY, "val_classes": ["bar", "cross"], "val_sketches_per_class": 2,
@@ -77,6 +78,7 @@ def test_checkpoint_round_trip_with_validation(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "resume").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_is_reproducible_and_resume_matches_an_uninterrupted_run(data: Path, tmp_path: Path) -> None:
     config = TrainConfig(**{**TINY, "epochs": 2, "batches_per_epoch": 3})
     Trainer(config, data, tmp_path / "straight", device="cpu").run()
@@ -101,6 +103,7 @@ def test_same_seed_is_reproducible_and_resume_matches_an_uninterrupted_run(data:
     assert all(torch.equal(expected[k], got[k]) for k in expected)
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten_without_resume(data: Path, tmp_path: Path) -> None:
     stop = threading.Event()
     Trainer(TrainConfig(**TINY), data, tmp_path / "run", device="cpu", callbacks=[Recorder(stop, 1)], stop=stop).run()
@@ -108,6 +111,7 @@ def test_existing_run_is_not_overwritten_without_resume(data: Path, tmp_path: Pa
         Trainer(TrainConfig(**TINY), data, tmp_path / "run", device="cpu").run()
 
 
+@pytest.mark.slow
 def test_resnet50_trains_from_a_local_weights_file(data: Path, tmp_path: Path) -> None:
     import torchvision
 
@@ -120,6 +124,7 @@ def test_resnet50_trains_from_a_local_weights_file(data: Path, tmp_path: Path) -
     assert info.backbone == "resnet50" and net.num_classes == 3
 
 
+@pytest.mark.slow
 def test_init_from_a_checkpoint_continues_its_weights(data: Path, tmp_path: Path) -> None:
     first = Trainer(TrainConfig(**TINY), data, tmp_path / "first", device="cpu").run()
     config = TrainConfig(**{**TINY, "init": str(first.checkpoint), "lr": 1e-12, "epochs": 1,
@@ -132,6 +137,7 @@ def test_init_from_a_checkpoint_continues_its_weights(data: Path, tmp_path: Path
         Trainer(TrainConfig(**{**TINY, "init": "resnet50-imagenet"}), data, tmp_path / "bad", device="cpu").run()
 
 
+@pytest.mark.slow
 def test_photos_only_folder_trains_on_drawn_sketches(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "photos", classes=3, with_sketches=False)
     config = TrainConfig(**{**TINY, "epochs": 1})
@@ -139,6 +145,7 @@ def test_photos_only_folder_trains_on_drawn_sketches(tmp_path: Path) -> None:
     assert result.status == "completed" and result.steps == 2
 
 
+@pytest.mark.slow
 def test_time_budget_ends_the_run_early(data: Path, tmp_path: Path) -> None:
     config = TrainConfig(**{**TINY, "epochs": 50, "batches_per_epoch": 10, "time_budget_min": 1e-6})
     result = Trainer(config, data, tmp_path / "run", device="cpu").run()
@@ -184,6 +191,7 @@ def test_recipes_load_and_bad_settings_are_refused(tmp_path: Path) -> None:
         load_config_file(TrainConfig(), bad)
 
 
+@pytest.mark.slow
 def test_drawn_sketches_join_real_ones_at_the_asked_fraction(tmp_path: Path) -> None:
     """pseudo_sketch_fraction: drawings of the photos beside the real sketches, and a run with them."""
     from zssbir_core.data.folder import scan_folder_dataset
