@@ -92,6 +92,7 @@ def test_eval_skips_and_reports_broken_files(shapes, capsys):
     assert "broken.jpg" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_embed_files_and_folders(shapes, tmp_path, capsys):
     (shapes / "photo" / "circle" / "broken.png").write_text("not an image")
     (shapes / "photo" / "notes.txt").write_text("ignored: not an image extension")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.core.library_helpers import SMALL_SIZE, copy_photos, first_sketch
 from zssbir_core.cli import main
 
 MODEL = ["--model", "lite0-imagenet", "--image-size", str(SMALL_SIZE), "--device", "cpu"]
 
 
+@pytest.mark.slow
 def test_index_search_library_remove(tmp_path, sketchy_root, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ZSSBIR_DATA_DIR", str(tmp_path / "data"))
     photos = tmp_path / "photos"

@@ -27,6 +27,7 @@ def dataset(tmp_path_factory):
     return scan_folder_dataset(root)
 
 
+@pytest.mark.slow
 def test_bare_network_keeps_its_training_mode(dataset):
     net = ZSSBIRNet(build_backbone("efficientnet_lite0", pretrained=False), embedding_dim=16)
     net.train()
@@ -41,6 +42,7 @@ def test_bare_network_keeps_its_training_mode(dataset):
     assert sum(counted) == len(dataset.samples)
 
 
+@pytest.mark.slow
 def test_embedder_and_its_network_agree(dataset):
     embedder = load_model("lite0-imagenet", image_size=32)
     through_embedder = embed_samples(embedder, dataset.samples, embedder.preprocessing, device="cpu", batch_size=5)
