@@ -1,8 +1,14 @@
-"""Embed a dataset with a model and score sketch-to-photo retrieval."""
+"""Embed a dataset with a model and score sketch-to-photo retrieval.
+
+``embed_and_score`` is the one routine that does it: evaluation (``evaluate_retrieval``, ``zssbir-cli
+eval``), the trainer's validation and the fine-tuning figures all call it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -12,7 +18,7 @@ from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, Sample
 from zssbir_core.data.image_dataset import ImageDataset
 from zssbir_core.data.transforms import eval_transform
-from zssbir_core.device import autocast
+from zssbir_core.device import autocast as device_autocast
 from zssbir_core.errors import DatasetError
 from zssbir_core.evaluation.metrics import retrieval_metrics
 from zssbir_core.models.network import ZSSBIRNet
@@ -30,18 +36,28 @@ def embed_samples(
     batch_size: int = 64,
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
+    draw_sketches: bool = False,
+    precision: torch.dtype | str | None = "auto",
+    channels_last: bool = False,
 ) -> np.ndarray:
     """(len(samples), D) float32 L2-normalised embeddings, in the order of ``samples``.
 
     Accepts an ``Embedder`` or a bare ``ZSSBIRNet`` (e.g. the model being trained: it is put in
     eval mode for the pass and its previous mode restored after). ``progress(n)`` is called
-    after each batch with the number of images it held.
+    after each batch with the number of images it held. ``draw_sketches``: the SKETCH-domain
+    samples are photos, drawn as sketches (the default style of ``photo_to_sketch``) before they
+    are embedded. For a bare network, ``precision`` is the autocast dtype (``"auto"``: the
+    device's default, None: full precision) and ``channels_last`` the memory format of its input;
+    an ``Embedder`` uses its own.
     """
     device = torch.device(device)
     transform = eval_transform(preprocessing)
-    dataset = ImageDataset(
-        samples, {PHOTO: transform, SKETCH: transform}, target_size=preprocessing.image_size
-    )
+    transforms = {PHOTO: transform, SKETCH: transform}
+    if draw_sketches:
+        from zssbir_core.data.pseudo_sketch import PseudoSketchTransform
+
+        transforms[SKETCH] = PseudoSketchTransform(transform, augment=False)
+    dataset = ImageDataset(samples, transforms, target_size=preprocessing.image_size)
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -56,9 +72,50 @@ def embed_samples(
     net.eval()
     try:
         with torch.inference_mode():
-            return _collect(_reported(_encode(net, images, device), progress) for images, _, _ in loader)
+            return _collect(
+                _reported(_encode(net, images, device, precision, channels_last), progress) for images, _, _ in loader
+            )
     finally:
         net.train(was_training)
+
+
+def embed_and_score(
+    embedder_or_net: Embedder | ZSSBIRNet,
+    queries: Sequence[Sample],
+    gallery: Sequence[Sample],
+    preprocessing: Preprocessing,
+    *,
+    device: torch.device | str,
+    draw_queries: bool = False,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    progress: Callable[[int], None] | None = None,
+    expansion: QueryExpansion = NO_EXPANSION,
+    precision: torch.dtype | str | None = "auto",
+    channels_last: bool = False,
+) -> dict[str, float]:
+    """Embed the sketch ``queries`` and the photo ``gallery``, then score sketch-to-photo
+    retrieval: the metrics of ``retrieval_metrics`` (``map_all``, ``p_10``, ...).
+
+    ``draw_queries``: the queries are photos, drawn as sketches first (photos-only data).
+    ``progress(n)`` counts embedded images (queries, then gallery); ``expansion`` expands each
+    query with its nearest photos first, as the app's search does; the other options are those
+    of ``embed_samples``.
+    """
+    if draw_queries:
+        queries = [dataclasses.replace(sample, domain=SKETCH) for sample in queries]
+    options = dict(device=device, batch_size=batch_size, num_workers=num_workers, progress=progress,
+                   draw_sketches=draw_queries, precision=precision, channels_last=channels_last)
+    query_vectors = embed_samples(embedder_or_net, queries, preprocessing, **options)
+    gallery_vectors = embed_samples(embedder_or_net, gallery, preprocessing, **options)
+    query_vectors = expand_queries(query_vectors, gallery_vectors, expansion)
+    return retrieval_metrics(
+        query_vectors,
+        np.array([s.label for s in queries]),
+        gallery_vectors,
+        np.array([s.label for s in gallery]),
+        device=device,
+    )
 
 
 def evaluate_retrieval(
@@ -80,23 +137,29 @@ def evaluate_retrieval(
         raise DatasetError(f"{dataset.root}: no sketches to evaluate with (queries are sketches)")
     if not photos:
         raise DatasetError(f"{dataset.root}: no photos to retrieve (the gallery is empty)")
-    options = dict(device=device, batch_size=batch_size, num_workers=num_workers, progress=progress)
-    query = embed_samples(embedder_or_net, sketches, preprocessing, **options)
-    gallery = embed_samples(embedder_or_net, photos, preprocessing, **options)
-    query = expand_queries(query, gallery, expansion)
-    return retrieval_metrics(
-        query,
-        np.array([s.label for s in sketches]),
-        gallery,
-        np.array([s.label for s in photos]),
-        device=device,
+    return embed_and_score(
+        embedder_or_net, sketches, photos, preprocessing, device=device, batch_size=batch_size,
+        num_workers=num_workers, progress=progress, expansion=expansion,
     )
 
 
-def _encode(net: ZSSBIRNet, images: torch.Tensor, device: torch.device) -> np.ndarray:
-    with autocast(device):
-        vectors = net.encode(images.to(device, non_blocking=True))
+def _encode(
+    net: ZSSBIRNet, images: torch.Tensor, device: torch.device, precision: torch.dtype | str | None, channels_last: bool
+) -> np.ndarray:
+    images = images.to(device, non_blocking=True)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    with _autocast(device, precision):
+        vectors = net.encode(images)
     return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
+
+
+def _autocast(device: torch.device, precision: torch.dtype | str | None) -> AbstractContextManager[None]:
+    if precision == "auto":
+        return device_autocast(device)
+    if precision is None:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=precision)
 
 
 def _reported(vectors: np.ndarray, progress: Callable[[int], None] | None) -> np.ndarray:

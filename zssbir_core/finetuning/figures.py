@@ -2,7 +2,8 @@
 
 Queries are the folder's sketches; a photos-only folder is queried with sketches drawn from its
 photos (the deterministic default style of ``photo_to_sketch``), which is the only sketch-like
-query such data offers. Every model sees the same queries and the same gallery.
+query such data offers. Every model sees the same queries and the same gallery, embedded and
+scored by ``evaluation.evaluate.embed_and_score``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from zssbir_core.data.domains import SKETCH
-from zssbir_core.data.folder import FolderDataset, Sample, scan_folder_dataset
+from zssbir_core.data.folder import FolderDataset, scan_folder_dataset
 from zssbir_core.errors import ZssbirError
-
-if TYPE_CHECKING:
-    import torch
-
-    from zssbir_core.models.preprocessing import Preprocessing
 
 
 class FiguresCancelled(ZssbirError):
@@ -37,62 +29,38 @@ def compare_models(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``{spec: retrieval metrics}`` (``map_all``, ``p_10``, ...) of each model spec on ``data``."""
+    """``{spec: retrieval metrics}`` (``map_all``, ``p_10``, ...) of each model spec on ``data``,
+    with ``queries`` and ``gallery`` (their counts). ``progress(done, total)`` counts embedded
+    images over all models; ``cancel`` is checked between batches."""
+    from zssbir_core.evaluation.evaluate import embed_and_score
     from zssbir_core.models import load_model
 
     dataset = data if isinstance(data, FolderDataset) else scan_folder_dataset(data)
     photos = dataset.photos()
     sketches = dataset.sketches()
     drawn = not sketches
-    if drawn:
-        sketches = [_as_sketch(sample) for sample in photos]
-    total = len(specs) * (len(photos) + len(sketches))
+    queries = photos if drawn else sketches
+    total = len(specs) * (len(photos) + len(queries))
     done = 0
+
+    def count(images: int) -> None:
+        nonlocal done
+        done += images
+        if progress is not None:
+            progress(done, total)
+        check_cancel()
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise FiguresCancelled("the comparison of the models was cancelled")
+
     figures: dict[str, dict[str, float]] = {}
     for spec in specs:
+        check_cancel()
         embedder = load_model(spec, device=device)
-        vectors = []
-        for samples, as_drawing in ((photos, False), (sketches, drawn)):
-            chunks = []
-            for start in range(0, len(samples), batch_size):
-                if cancel is not None and cancel.is_set():
-                    raise FiguresCancelled("the comparison of the models was cancelled")
-                batch = samples[start:start + batch_size]
-                chunks.append(embedder.embed_tensors(_load_batch(batch, embedder.preprocessing, as_drawing)))
-                done += len(batch)
-                if progress is not None:
-                    progress(done, total)
-            vectors.append(np.concatenate(chunks))
-        from zssbir_core.evaluation.metrics import retrieval_metrics
-
-        photo_labels = np.array([s.label for s in photos])
-        sketch_labels = np.array([s.label for s in sketches])
-        metrics = retrieval_metrics(vectors[1], sketch_labels, vectors[0], photo_labels)
+        metrics = embed_and_score(embedder, queries, photos, embedder.preprocessing, device=embedder.device,
+                                  draw_queries=drawn, batch_size=batch_size, progress=count)
         figures[spec] = {key: float(value) for key, value in metrics.items()}
-        figures[spec]["queries"] = float(len(sketches))
+        figures[spec]["queries"] = float(len(queries))
         figures[spec]["gallery"] = float(len(photos))
     return figures
-
-
-def _as_sketch(sample: Sample) -> Sample:
-    import dataclasses
-
-    return dataclasses.replace(sample, domain=SKETCH)
-
-
-def _load_batch(samples: Sequence[Sample], preprocessing: Preprocessing, as_drawing: bool) -> torch.Tensor:
-    """Decode, (draw,) and preprocess ``samples`` as one batch."""
-    import torch
-
-    from zssbir_core.data.pseudo_sketch import photo_to_sketch
-    from zssbir_core.imageio import open_image
-
-    transform = preprocessing.transform()
-    images = []
-    for sample in samples:
-        image = open_image(sample.path, target_size=max(preprocessing.image_size, 256))
-        if as_drawing and sample.domain == SKETCH:
-            image = photo_to_sketch(image)
-        images.append(transform(image))
-    return torch.stack(images)
-
