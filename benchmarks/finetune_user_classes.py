@@ -148,7 +148,7 @@ def profile(data: Path, user: list[str], device: str, repeats: int) -> dict[str,
     from zssbir_core.imageio import open_image
     from zssbir_core.losses import DomainBalancedQuadrupletLoss
     from zssbir_core.models import ZSSBIRNet, build_backbone
-    from zssbir_core.training.trainer import _freeze_early_layers
+    from zssbir_core.training.setup import freeze_early_layers
 
     torch.manual_seed(0)
     photos = [p for name in user for p in sorted((data / "photo" / name).iterdir())[:2]]
@@ -181,7 +181,7 @@ def profile(data: Path, user: list[str], device: str, repeats: int) -> dict[str,
     steps = {}
     for size, frozen in ((160, 0.0), (128, 0.0), (128, 0.3), (128, 0.6), (96, 0.3)):
         net = ZSSBIRNet(build_backbone("efficientnet_lite0"), 512, 10).to(device).train()
-        _freeze_early_layers(net.backbone.trunk, frozen)
+        freeze_early_layers(net.backbone.trunk, frozen)
         optimizer = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
         images = torch.randn(32, 3, size, size, device=device)
         labels = torch.arange(8, device=device).repeat_interleave(4)

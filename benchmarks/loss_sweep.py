@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from train_ablation import DEFAULT_DATA, heldout_classes  # noqa: E402  (this script's folder)
 
-from zssbir_core.training.trainer import split_validation_classes  # noqa: E402
+from zssbir_core.training.setup import split_validation_classes  # noqa: E402
 
 # The cpu-lite0 schedule the sweep was first run on (the recipe itself was shortened after it),
 # and the recipe's own schedule; both without a time budget and validating on every sketch.

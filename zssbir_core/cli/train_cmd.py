@@ -86,7 +86,7 @@ def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
 def _resolve_config(args: argparse.Namespace) -> tuple[Any, Path]:
     from zssbir_core.errors import ZssbirError
     from zssbir_core.training.config import TrainConfig, load_config_file, load_recipe
-    from zssbir_core.training.trainer import CONFIG_FILE
+    from zssbir_core.training.run_folder import CONFIG_FILE
 
     saved = args.output / CONFIG_FILE
     if args.resume and saved.is_file():

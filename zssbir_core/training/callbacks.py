@@ -1,26 +1,16 @@
 """What the trainer reports while it runs: a terminal progress bar, or JSON lines for the app.
 
-The trainer calls ``on_event(event)`` with plain JSON-ready dicts; ``event["event"]`` is one of
-
-- ``start``: ``total_steps``, ``epochs``, ``steps_per_epoch``, ``train_classes``, ``val_classes``,
-  ``device``, ``precision``, ``resumed_from_step``;
-- ``step``: ``step``, ``epoch``, ``losses`` (``total``, ``quadruplet``, ``semantic``,
-  ``knowledge``), ``lr``, ``images_per_s``, ``eta_s``, ``metric`` (the latest validation mAP@all
-  or null);
-- ``validation``: ``epoch``, ``step``, ``metrics`` (``map_all``, ``p_10``, ...), ``best``;
-- ``teacher``: ``done``, ``total`` (photos seen while preparing the soft labels);
-- ``end``: ``status`` (``completed`` or ``interrupted``), ``checkpoint``, ``best_metrics``,
-  ``steps``, ``wall_s``.
+The trainer calls ``on_event(event)`` with the typed events of ``zssbir_core.training.events``
+(teacher, start, step, validation, end).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-Event = dict[str, Any]
+from zssbir_core.training.events import EndEvent, Event, StartEvent, StepEvent, TeacherEvent, ValidationEvent
 
 
 class TrainingCallback:
@@ -56,7 +46,7 @@ class JsonLinesProgress(TrainingCallback):
 
     def on_event(self, event: Event) -> None:
         stream = self.stream or sys.stdout
-        stream.write(json.dumps(event, separators=(",", ":")) + "\n")
+        stream.write(event.to_json() + "\n")
         stream.flush()
 
 
@@ -71,40 +61,38 @@ class TqdmProgress(TrainingCallback):
     def on_event(self, event: Event) -> None:
         from tqdm import tqdm
 
-        kind = event["event"]
         stream = self.stream or sys.stderr
-        if kind == "teacher":
+        if isinstance(event, TeacherEvent):
             if self.teacher_bar is None:
-                self.teacher_bar = tqdm(total=event["total"], desc="teacher soft labels", unit="img", file=stream)
-            self.teacher_bar.update(event["done"] - self.teacher_bar.n)
-        elif kind == "start":
+                self.teacher_bar = tqdm(total=event.total, desc="teacher soft labels", unit="img", file=stream)
+            self.teacher_bar.update(event.done - self.teacher_bar.n)
+        elif isinstance(event, StartEvent):
             if self.teacher_bar is not None:
                 self.teacher_bar.close()
             self.bar = tqdm(
-                total=event["total_steps"], initial=event["resumed_from_step"], desc="training", unit="step",
-                file=stream,
+                total=event.total_steps, initial=event.resumed_from_step, desc="training", unit="step", file=stream,
             )
-        elif kind == "step" and self.bar is not None:
-            losses = event["losses"]
+        elif isinstance(event, StepEvent) and self.bar is not None:
+            losses = event.losses
             postfix = {
-                "ep": event["epoch"],
-                "loss": f"{losses['total']:.3f}",
-                "Lq": f"{losses['quadruplet']:.3f}",
-                "Lc": f"{losses['semantic']:.3f}",
-                "Lk": f"{losses['knowledge']:.3f}",
-                "lr": f"{event['lr']:.1e}",
+                "ep": event.epoch,
+                "loss": f"{losses.total:.3f}",
+                "Lq": f"{losses.quadruplet:.3f}",
+                "Lc": f"{losses.semantic:.3f}",
+                "Lk": f"{losses.knowledge:.3f}",
+                "lr": f"{event.lr:.1e}",
             }
-            if event["metric"] is not None:
-                postfix["val_mAP"] = f"{event['metric']:.3f}"
+            if event.metric is not None:
+                postfix["val_mAP"] = f"{event.metric:.3f}"
             self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(event["step"] - self.bar.n)
-        elif kind == "validation":
-            metrics = event["metrics"]
-            message = f"epoch {event['epoch']}: validation mAP@all {metrics['map_all']:.4f}, P@10 {metrics['p_10']:.4f}"
-            tqdm.write(message + (" (best)" if event["best"] else ""), file=stream)
-        elif kind == "end":
+            self.bar.update(event.step - self.bar.n)
+        elif isinstance(event, ValidationEvent):
+            metrics = event.metrics
+            message = f"epoch {event.epoch}: validation mAP@all {metrics['map_all']:.4f}, P@10 {metrics['p_10']:.4f}"
+            tqdm.write(message + (" (best)" if event.best else ""), file=stream)
+        elif isinstance(event, EndEvent):
             self.close()
-            print(f"training {event['status']}; model: {event['checkpoint']}", file=stream)
+            print(f"training {event.status}; model: {event.checkpoint}", file=stream)
 
     def close(self) -> None:
         for bar in (self.teacher_bar, self.bar):

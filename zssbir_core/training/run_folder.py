@@ -7,6 +7,10 @@ written before anything else; a marked folder is a run folder. Any other folder 
 with one exception for ``--resume``: a run folder made before the marker existed, recognised only
 when every entry in it is one the trainer writes, each of the expected kind (plain files, the
 two checkpoint folders holding only their own files) and ``config.json`` is the trainer's record.
+
+The records a run keeps there: ``config.json`` (``write_config``), ``history.jsonl`` (one
+validation event a line, ``append_history``) and ``summary.json`` (``write_summary``, read back by
+``read_summary`` when a finished run is resumed).
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from zssbir_core import __version__
 from zssbir_core.errors import ZssbirError
+from zssbir_core.training.events import EndEvent, EventFormatError, ValidationEvent
 
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.jsonl"
+SUMMARY_FILE = "summary.json"
 MARKER_FILE = ".zssbir-run"
 MARKER_FORMAT = "zssbir-training-run"
 _MAX_MARKER_BYTES = 4096
@@ -131,3 +140,32 @@ def _is_trainer_record(path: Path) -> bool:
         return False
     return isinstance(record, dict) and set(record) == {"data", "config"} \
         and isinstance(record["data"], str) and isinstance(record["config"], dict)
+
+
+def write_config(output: Path, data_root: Path, config: dict[str, Any]) -> None:
+    """``config.json``: the data folder and the resolved settings (what ``--resume`` reads)."""
+    record = {"data": str(data_root.resolve()), "config": config}
+    (output / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def append_history(output: Path, event: ValidationEvent) -> None:
+    """Add one validation to ``history.jsonl``."""
+    with open(output / HISTORY_FILE, "a", encoding="utf-8") as history:
+        history.write(event.to_json(compact=False) + "\n")
+
+
+def write_summary(output: Path, end: EndEvent) -> None:
+    """``summary.json``: how the completed run ended."""
+    (output / SUMMARY_FILE).write_text(json.dumps(end.summary(), indent=2) + "\n")
+
+
+def read_summary(output: Path) -> EndEvent:
+    """The end of the completed run in ``output``; ``ZssbirError`` when its summary cannot be read."""
+    try:
+        record = json.loads((output / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise ZssbirError(f"cannot read {output / SUMMARY_FILE}: {error}") from error
+    try:
+        return EndEvent.from_fields(record)
+    except EventFormatError as error:
+        raise ZssbirError(f"{output / SUMMARY_FILE} is not a training summary ({error})") from error

@@ -15,6 +15,7 @@ from zssbir_core.cli import main
 from zssbir_core.errors import ZssbirError
 from zssbir_core.training.callbacks import TrainingCallback
 from zssbir_core.training.config import TrainConfig
+from zssbir_core.training.events import Event, StepEvent
 from zssbir_core.training.run_folder import MARKER_FILE, claim_run_folder, is_run_folder
 from zssbir_core.training.trainer import Trainer
 
@@ -120,8 +121,8 @@ def test_a_run_trains_into_an_empty_folder_and_an_older_run_still_resumes(tmp_pa
     stop = threading.Event()
 
     class StopAfterFirstStep(TrainingCallback):
-        def on_event(self, event: dict) -> None:
-            if event["event"] == "step":
+        def on_event(self, event: Event) -> None:
+            if isinstance(event, StepEvent):
                 stop.set()
 
     first = Trainer(TrainConfig(**TINY), data, output, device="cpu", callbacks=[StopAfterFirstStep()],

@@ -16,7 +16,9 @@ from zssbir_core.models import load_checkpoint, load_model
 from zssbir_core.training import state
 from zssbir_core.training.callbacks import TrainingCallback
 from zssbir_core.training.config import ConfigError, TrainConfig, load_config_file, load_recipe, recipe_names
-from zssbir_core.training.trainer import Trainer, split_validation_classes
+from zssbir_core.training.events import Event, StepEvent
+from zssbir_core.training.setup import split_validation_classes
+from zssbir_core.training.trainer import Trainer
 
 TINY = dict(
     image_size=64, embedding_dim=32, epochs=2, batches_per_epoch=2, classes_per_batch=3, samples_per_domain=1,
@@ -42,9 +44,9 @@ class Recorder(TrainingCallback):
         self.stop = stop
         self.stop_after = stop_after
 
-    def on_event(self, event: dict) -> None:
-        self.events.append(event)
-        if event["event"] == "step" and self.stop is not None and event["step"] == self.stop_after:
+    def on_event(self, event: Event) -> None:
+        self.events.append(event.to_dict())
+        if isinstance(event, StepEvent) and self.stop is not None and event.step == self.stop_after:
             self.stop.set()
 
 
