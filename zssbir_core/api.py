@@ -21,6 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from zssbir_core import __version__
 from zssbir_core.models.catalog import DEFAULT_MODEL, ModelChoice, backbone_of, model_choices
+from zssbir_core.training.events import (
+    EndEvent,
+    EventFormatError,
+    Losses,
+    StartEvent,
+    StepEvent,
+    TeacherEvent,
+    TrainingEvent,
+    ValidationEvent,
+    parse_event,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -45,10 +56,13 @@ __all__ = [
     "DeviceInfo",
     "DownloadCancelled",
     "Embedder",
+    "EndEvent",
+    "EventFormatError",
     "FolderDataset",
     "FolderInfo",
     "HoldoutSplit",
     "IndexProgress",
+    "Losses",
     "ModelChoice",
     "ModelStore",
     "PhotoLibrary",
@@ -56,10 +70,15 @@ __all__ = [
     "SearchResult",
     "SketchSearcher",
     "SkippedFile",
+    "StartEvent",
+    "StepEvent",
     "StoredModel",
     "THUMBNAIL_SIZE",
+    "TeacherEvent",
     "TimeEstimate",
     "TrainingDataReport",
+    "TrainingEvent",
+    "ValidationEvent",
     "available_devices",
     "backbone_of",
     "check_training_folder",
@@ -73,6 +92,7 @@ __all__ = [
     "model_choices",
     "open_image",
     "open_library",
+    "parse_event",
     "read_photo_metadata",
     "resnet50_downloaded",
     "resolve_device",
@@ -218,7 +238,9 @@ def tune_malloc() -> MallocTuning:
 
 def training_command(train_args: Sequence[str]) -> tuple[str, list[str]]:
     """``(program, arguments)`` of the training child process: ``python -m zssbir_core train
-    <train_args> --progress json``, whose stdout carries one JSON event a line."""
+    <train_args> --progress json``, whose stdout carries one JSON event a line (``parse_event``
+    turns one into a ``TeacherEvent``, ``StartEvent``, ``StepEvent``, ``ValidationEvent`` or
+    ``EndEvent``; ``EventFormatError`` says why a line is none of them)."""
     return sys.executable, ["-m", "zssbir_core", "train", *train_args, "--progress", "json"]
 
 

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from PySide6.QtWidgets import QMessageBox
 
 from zssbir_core import paths
+from zssbir_core.api import StepEvent
 from zssbir_core.models.store import ModelStore
 from zssbir_desktop.finetune import FineTuneController, FineTunePanel, LossPlot, confirm_close, starting_models
 
@@ -110,7 +111,7 @@ def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
 
     _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
     steps = []
-    controller.runner.event.connect(lambda event: steps.append(event) if event["event"] == "step" else None)
+    controller.runner.event.connect(lambda event: steps.append(event) if isinstance(event, StepEvent) else None)
     with qtbot.waitSignal(controller.estimate_finished, timeout=RUN_TIMEOUT_MS) as estimated:
         panel.estimate_button.click()
     estimate = estimated.args[0]

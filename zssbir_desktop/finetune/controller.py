@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from zssbir_core import paths
-from zssbir_core.api import backbone_of
+from zssbir_core.api import StartEvent, StepEvent, TeacherEvent, TrainingEvent, backbone_of
 from zssbir_core.errors import ZssbirError
 from zssbir_desktop.finetune.runner import CANCELLED, COMPLETED, TrainingOutcome, TrainingRunner
 from zssbir_desktop.workers import Report, TaskRunner
@@ -44,7 +44,7 @@ class FineTuneController(QObject):
     estimate_finished = Signal(object)  # TimeEstimate
     estimate_failed = Signal(str)
     run_started = Signal()
-    training_event = Signal(dict)
+    training_event = Signal(object)  # a TrainingEvent of the training run (not of the warm-up)
     run_finished = Signal(str, str)  # status, message for the user
     busy_changed = Signal(bool)
     models_changed = Signal()
@@ -158,18 +158,15 @@ class FineTuneController(QObject):
         self.runner.start(args)
         self.run_started.emit()
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "teacher" and self._mode == "train":
-            self._set_status(f"Preparing soft labels: {event.get('done', 0)} of {event.get('total', 0)} photos")
-        elif kind == "start":
-            self.total_steps = int(event.get("total_steps") or 0)
+    def _on_event(self, event: TrainingEvent) -> None:
+        if isinstance(event, TeacherEvent) and self._mode == "train":
+            self._set_status(f"Preparing soft labels: {event.done} of {event.total} photos")
+        elif isinstance(event, StartEvent):
+            self.total_steps = event.total_steps
             if self._mode == "train":
-                self._set_status(f"Training on {event.get('device', '?')}…")
-        elif kind == "step":
-            loss = (event.get("losses") or {}).get("total")
-            if loss is not None:
-                self.losses.append((int(event.get("step", len(self.losses) + 1)), float(loss)))
+                self._set_status(f"Training on {event.device}…")
+        elif isinstance(event, StepEvent):
+            self.losses.append((event.step, event.losses.total))
         if self._mode == "train":
             self.training_event.emit(event)
 

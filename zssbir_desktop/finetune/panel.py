@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from zssbir_core.api import StartEvent, StepEvent, TrainingEvent, format_duration
 from zssbir_core.errors import ZssbirError
 from zssbir_desktop.finetune.controller import RECIPES, FineTuneController, figures_text
 from zssbir_desktop.finetune.loss_plot import LossPlot
@@ -293,24 +294,15 @@ class FineTunePanel(QScrollArea):
         self.progress_bar.setRange(0, 0)
         self.time_left_label.setText("")
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "start":
-            total = int(event.get("total_steps") or 0)
-            self.loss_plot.clear(total)
-            self.progress_bar.setRange(0, max(total, 1))
-            self.progress_bar.setValue(int(event.get("resumed_from_step") or 0))
-        elif kind == "step":
-            step = int(event.get("step", 0))
-            self.progress_bar.setValue(step)
-            loss = (event.get("losses") or {}).get("total")
-            if loss is not None:
-                self.loss_plot.add_point(step, float(loss))
-            eta = event.get("eta_s")
-            if eta is not None:
-                from zssbir_core.api import format_duration
-
-                self.time_left_label.setText(f"{format_duration(float(eta))} left")
+    def _on_event(self, event: TrainingEvent) -> None:
+        if isinstance(event, StartEvent):
+            self.loss_plot.clear(event.total_steps)
+            self.progress_bar.setRange(0, max(event.total_steps, 1))
+            self.progress_bar.setValue(event.resumed_from_step)
+        elif isinstance(event, StepEvent):
+            self.progress_bar.setValue(event.step)
+            self.loss_plot.add_point(event.step, event.losses.total)
+            self.time_left_label.setText(f"{format_duration(event.eta_s)} left")
 
     def _run_finished(self, status: str, message: str) -> None:
         if self.progress_bar.maximum() == 0:

@@ -1,25 +1,24 @@
 """The training child process: ``python -m zssbir_core train ... --progress json`` in a ``QProcess``.
 
 A crash, an out-of-memory kill or a hang of the trainer cannot take the app down: the app only
-reads the child's JSON lines. ``cancel()`` sends SIGTERM (the trainer stops after its current step
+reads the child's JSON lines, each parsed into a typed training event (``zssbir_core.api.parse_event``).
+``cancel()`` sends SIGTERM (the trainer stops after its current step
 and saves its state) and kills the child if it is still alive ``kill_after_ms`` later, so Cancel
 takes effect within seconds whatever the child is doing.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from zssbir_core.api import training_command
+from zssbir_core.api import EndEvent, EventFormatError, StartEvent, StepEvent, parse_event, training_command
 
 COMPLETED, CANCELLED, FAILED, CRASHED = "completed", "cancelled", "failed", "crashed"
 
@@ -31,7 +30,7 @@ class TrainingOutcome:
     status: str
     message: str = ""
     checkpoint: Path | None = None
-    end_event: dict[str, Any] = field(default_factory=dict)
+    end_event: EndEvent | None = None
     step_times: list[float] = field(default_factory=list)
     """Monotonic arrival times of the ``step`` events (for the warm-up's estimate)."""
     startup_s: float = 0.0
@@ -41,14 +40,15 @@ class TrainingOutcome:
 class TrainingRunner(QObject):
     """Runs one ``zssbir-cli train`` child at a time and reports its events.
 
-    ``started`` carries the child's pid, ``event`` each JSON event as a dict, ``finished`` a
-    ``TrainingOutcome``.
-    Lines on stdout that are not JSON and everything on stderr are kept (the last lines explain
-    a failure) and sent through ``log_line``.
+    ``started`` carries the child's pid, ``event`` each event (a ``TrainingEvent`` subclass),
+    ``finished`` a ``TrainingOutcome``.
+    Lines on stdout that are not events and everything on stderr are kept (the last lines explain
+    a failure) and sent through ``log_line``; a line that looks like an event but is malformed
+    is sent with the reason.
     """
 
     started = Signal(int)  # the child's process id
-    event = Signal(dict)
+    event = Signal(object)  # a TrainingEvent
     log_line = Signal(str)
     finished = Signal(object)
 
@@ -57,7 +57,7 @@ class TrainingRunner(QObject):
         self.kill_after_ms = kill_after_ms
         self._process: QProcess | None = None
         self._cancelled = False
-        self._end_event: dict[str, Any] = {}
+        self._end_event: EndEvent | None = None
         self._stdout_buffer = b""
         self._stderr_tail: deque[str] = deque(maxlen=20)
         self._step_times: list[float] = []
@@ -77,7 +77,7 @@ class TrainingRunner(QObject):
         if self._process is not None:
             raise RuntimeError("a training run is already going on")
         self._cancelled = False
-        self._end_event = {}
+        self._end_event = None
         self._stdout_buffer = b""
         self._stderr_tail.clear()
         self._step_times = []
@@ -132,19 +132,17 @@ class TrainingRunner(QObject):
         if not line:
             return
         try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            event = None
-        if not isinstance(event, dict) or "event" not in event:
-            self._stderr_tail.append(line)
-            self.log_line.emit(line)
+            event = parse_event(line)
+        except EventFormatError as error:
+            message = f"{line} (ignored: {error})" if line.startswith("{") else line
+            self._stderr_tail.append(message)
+            self.log_line.emit(message)
             return
-        kind = event["event"]
-        if kind == "start":
+        if isinstance(event, StartEvent):
             self._startup_s = time.monotonic() - self._launched_at
-        elif kind == "step":
+        elif isinstance(event, StepEvent):
             self._step_times.append(time.monotonic())
-        elif kind == "end":
+        elif isinstance(event, EndEvent):
             self._end_event = event
         self.event.emit(event)
 
@@ -194,9 +192,9 @@ class TrainingRunner(QObject):
                 "nothing was changed." + (f" Last message: {last}" if last else ""),
                 **common,
             )
-        checkpoint = self._end_event.get("checkpoint")
-        if exit_code == 0 and self._end_event.get("status") == COMPLETED and checkpoint:
-            return TrainingOutcome(COMPLETED, "Training finished.", checkpoint=Path(checkpoint), **common)
+        end = self._end_event
+        if exit_code == 0 and end is not None and end.status == COMPLETED and end.checkpoint:
+            return TrainingOutcome(COMPLETED, "Training finished.", checkpoint=Path(end.checkpoint), **common)
         return TrainingOutcome(
             FAILED, f"Training failed (exit code {exit_code}): {last or 'no message'}; nothing was changed.",
             **common,
