@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from train_ablation import REPO, heldout_classes  # noqa: E402
+from train_child import train_in_child  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 SEEN100 = SHARED / "sketchy-seen100"
@@ -53,21 +53,13 @@ def run_training(name: str, work: Path, recipe: str, threads: int) -> dict:
     data = {"all100": ALL100, "seen100": SEEN100}[settings.pop("data")]
     config = {**BASE, **settings, "val_classes": heldout_classes(), "exclude_classes": []}
     output = work / name
-    config_file = work / f"{name}.json"
-    config_file.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "zssbir_core", "train", "--data", str(data), "--output", str(output),
-               "--recipe", recipe, "--config", str(config_file), "--device", "cpu", "--progress", "json"]
-    if output.exists():
-        command.append("--resume")
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
     load = os.getloadavg()[0]
-    with open(work / f"{name}.log", "a") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True, env=env)
+    run = train_in_child(data, output, recipe=recipe, settings=config, env=env)
     history = [json.loads(line) for line in (output / "history.jsonl").read_text().splitlines()]
     return {
-        "wall_s": round(time.perf_counter() - start, 1), "threads": threads, "load_at_start": round(load, 2),
-        "command": "zssbir-cli " + " ".join(command[3:]), "config": config,
+        "wall_s": round(run.wall_s, 1), "threads": threads, "load_at_start": round(load, 2),
+        "command": "zssbir-cli " + " ".join(run.command[3:]), "config": config,
         "summary": json.loads((output / "summary.json").read_text()),
         "curve": [{"step": h["step"], "map_all": round(h["metrics"]["map_all"], 4)} for h in history],
         "model": str(output / "model"),

@@ -24,10 +24,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from train_child import train_in_child  # this script's folder
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sketchy-seen100"
@@ -75,19 +76,11 @@ def evaluate(model: str, data: Path, sketches_per_class: int | None = None) -> d
 def train(row: str, data: Path, work: Path, recipe: str, changes: dict) -> dict:
     """Run ``zssbir-cli train`` for one row in a child process; return its summary and wall time."""
     output = work / row
-    config = work / f"{row}.json"
-    config.write_text(json.dumps({"exclude_classes": heldout_classes(), **changes}))
-    command = [sys.executable, "-m", "zssbir_core", "train", "--data", str(data), "--output", str(output),
-               "--recipe", recipe, "--config", str(config), "--device", "cpu", "--progress", "json"]
-    if output.exists():
-        command.append("--resume")
-    start = time.perf_counter()
-    with open(work / f"{row}.log", "a") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
-    wall = time.perf_counter() - start
+    settings = {"exclude_classes": heldout_classes(), **changes}
+    run = train_in_child(data, output, recipe=recipe, settings=settings)
     summary = json.loads((output / "summary.json").read_text())
-    return {"wall_s": round(wall, 1), "summary": summary, "model": str(output / "model"),
-            "command": " ".join(command[1:]), "config": json.loads(config.read_text())}
+    return {"wall_s": round(run.wall_s, 1), "summary": summary, "model": str(output / "model"),
+            "command": " ".join(run.command[1:]), "config": settings}
 
 
 def write_table(results: dict, path: Path) -> None:

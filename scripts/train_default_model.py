@@ -18,29 +18,20 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from train_child import train_in_child  # noqa: E402  (benchmarks/train_child.py)
+
 MODEL_ID = "sketch-lite1-v1"
 
 
 def train(data: Path, output: Path, device: str, exclude: list[str]) -> float:
     """Run the recipe in a child process (resuming an interrupted run); return its wall time."""
-    config = output.with_suffix(".json")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(json.dumps({"exclude_classes": exclude}))
-    command = [sys.executable, "-m", "zssbir_core", "train", "--data", str(data), "--output", str(output),
-               "--recipe", "default-model", "--config", str(config), "--device", device, "--progress", "json"]
-    if output.exists():
-        command.append("--resume")
-    print(" ".join(command[1:]), flush=True)
-    start = time.perf_counter()
-    with open(output.with_suffix(".log"), "a") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
-    return time.perf_counter() - start
+    return train_in_child(data, output, recipe="default-model", settings={"exclude_classes": exclude},
+                          device=device, echo=True).wall_s
 
 
 def package(checkpoint: Path, destination: Path) -> None:
