@@ -35,6 +35,7 @@ def _by_hand(embedder, queries, gallery, *, draw: bool) -> dict[str, float]:
                              gallery_vectors, np.array([s.label for s in gallery]))
 
 
+@pytest.mark.slow
 def test_sketches_query_photos(embedder, tmp_path: Path) -> None:
     dataset = scan_folder_dataset(make_dataset(tmp_path / "data", classes=3, photos=3, sketches=2))
     counted: list[int] = []
@@ -46,6 +47,7 @@ def test_sketches_query_photos(embedder, tmp_path: Path) -> None:
         pytest.approx(metrics, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_photos_only_data_is_queried_with_drawings_of_its_photos(embedder, tmp_path: Path) -> None:
     dataset = scan_folder_dataset(make_dataset(tmp_path / "data", classes=3, photos=3, with_sketches=False))
     photos = dataset.photos()
@@ -55,6 +57,7 @@ def test_photos_only_data_is_queried_with_drawings_of_its_photos(embedder, tmp_p
     assert undrawn["map_all"] == pytest.approx(1.0) and drawn["map_all"] < 1.0, "the photos themselves would be found"
 
 
+@pytest.mark.slow
 def test_a_bare_network_in_full_precision_and_channels_last_agrees(embedder, tmp_path: Path) -> None:
     dataset = scan_folder_dataset(make_dataset(tmp_path / "data", classes=2, photos=2, sketches=2))
     through_embedder = embed_and_score(embedder, dataset.sketches(), dataset.photos(), embedder.preprocessing,

@@ -30,6 +30,7 @@ def test_the_queries_are_a_seeded_sample_of_each_class(tmp_path: Path) -> None:
     assert len(queries) == 4 and all(s.domain == PHOTO for s in queries), "photos, drawn when embedded"
 
 
+@pytest.mark.slow
 def test_validation_scores_as_evaluation_and_keeps_frozen_norms_in_eval_mode(tmp_path: Path) -> None:
     dataset = scan_folder_dataset(make_dataset(tmp_path / "data", classes=3, photos=2, sketches=2))
     torch.manual_seed(0)
