@@ -5,7 +5,9 @@ is in ``zssbir_core``, which the app reaches only through ``zssbir_core.api`` (a
 ``paths``): an import-linter contract in ``pyproject.toml`` keeps it so.
 
 - ``app``: the ``zssbir`` entry point (window first, model in the background).
-- ``main_window``: menus, toolbar, library dock, canvas, results and preview, wired together.
+- ``main_window``: the window, wiring the controllers to the widgets.
+- ``controllers``: the window's behaviour, testable without it (search session, model loading,
+  library control, query input, result actions); ``views``: pieces of the window's layout.
 - ``engine``: the open library and the loaded model, with indexing and searches on workers.
 - ``workers`` / ``search_runner``: thread-pool tasks with cancel flags; newest-query-wins search.
 - ``canvas``: vector strokes with undo/redo, rendered crisply on screen and at 256 px for the model.

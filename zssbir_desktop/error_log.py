@@ -16,6 +16,7 @@ from types import TracebackType
 
 from PySide6.QtCore import QObject, Signal
 
+from zssbir_core.errors import ZssbirError
 from zssbir_core.paths import log_dir
 
 LOG_NAME = "zssbir.log"
@@ -25,6 +26,16 @@ log = logging.getLogger("zssbir")
 def log_file() -> Path:
     """The current log file."""
     return log_dir() / LOG_NAME
+
+
+def describe_error(error: BaseException) -> str:
+    """A readable sentence for ``error``: our own errors as they are, OS errors by their reason,
+    anything else by its type with a pointer to the log file."""
+    if isinstance(error, ZssbirError):
+        return str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
+    return f"unexpected {type(error).__name__}: {error}. Details are in {log_file()}"
 
 
 def setup_logging() -> Path | None:

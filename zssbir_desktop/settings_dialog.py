@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,9 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from zssbir_core.errors import ZssbirError
 from zssbir_desktop.settings import THEMES, Preferences
 
 DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+
+log = logging.getLogger("zssbir.desktop")
+
+
+def choices_here() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The dialog's ``devices`` and ``models`` on this computer (no devices when they cannot be listed)."""
+    from zssbir_core.api import available_devices, model_choices
+
+    devices: dict[str, str] = {}
+    try:
+        for info in available_devices():
+            devices.setdefault(info.name.split(":")[0], info.description)
+    except ZssbirError as error:
+        log.warning("settings: %s", error)
+    return devices, [(choice.spec, choice.label) for choice in model_choices()]
 
 
 class SettingsDialog(QDialog):

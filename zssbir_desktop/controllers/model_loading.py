@@ -1,0 +1,174 @@
+"""Model loading: which model to search with, loading it in the background, the ResNet50 download
+with progress and Cancel, and the ways forward when a model cannot be had (the offline default
+model, a weights file, a trained checkpoint)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from zssbir_core.api import DEFAULT_MODEL
+from zssbir_core.errors import WeightsUnavailableError, ZssbirError
+from zssbir_desktop.engine import Engine
+from zssbir_desktop.error_log import log_file
+from zssbir_desktop.settings import Preferences, save_preferences
+
+log = logging.getLogger("zssbir.desktop")
+
+RESNET = "resnet50-imagenet"
+NOT_LOADED = "Model: not loaded"
+
+# The ways forward a message can offer; the window turns each into a button.
+USE_DEFAULT = "use-default"
+CHOOSE_WEIGHTS = "choose-weights"
+CHOOSE_CHECKPOINT = "choose-checkpoint"
+RETRY_DOWNLOAD = "retry-download"
+OPEN_SETTINGS = "open-settings"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A message for the user with the ways forward: (button text, one of the choices above)."""
+
+    text: str
+    kind: str
+    choices: tuple[tuple[str, str], ...] = ()
+    closable: bool = True
+    detail: str = ""
+    """The full reason, for a tooltip (empty: none)."""
+
+
+class ModelLoading(QObject):
+    """Loads the model the preferences (or else the library, or else the default) name, and says how
+    it goes: ``state`` for the status bar, ``offer`` for the message bar, ``download_*`` for the
+    download dialog. ``weights_url`` is where ResNet50 weights come from (None: torchvision's)."""
+
+    state = Signal(str, bool)  # status text, busy
+    offer = Signal(object)  # Offer
+    ready = Signal()  # the model is in use: a loading message can go
+    download_started = Signal()
+    download_finished = Signal()
+
+    def __init__(self, engine: Engine, prefs: Callable[[], Preferences], settings: QSettings,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._prefs = prefs
+        self.settings = settings
+        self.weights_url: str | None = None
+        self._download_offered = False
+        engine.model_loading.connect(self._loading)
+        engine.model_ready.connect(self._ready)
+        engine.model_failed.connect(self._failed)
+
+    def model_spec(self) -> tuple[str, int | None]:
+        """The model to search with: ``(spec, image size or None)``."""
+        prefs = self._prefs()
+        if prefs.model:
+            return prefs.model, None
+        library = self.engine.library
+        if library is not None and library.model_id is not None:
+            from zssbir_core.api import library_model_spec
+
+            try:
+                return library_model_spec(library.model_id)
+            except ZssbirError as error:
+                log.warning("the library's model: %s", error)
+        return DEFAULT_MODEL, None
+
+    def load_model(self) -> None:
+        """Load the model of ``model_spec`` in the background."""
+        spec, image_size = self.model_spec()
+        prefs = self._prefs()
+        self.engine.load_model(spec, prefs.device, prefs.weights_file or None, image_size)
+
+    def choice_changed(self) -> None:
+        """The user chose another model, device or weights file: load it (and offer a download again)."""
+        self._download_offered = False
+        self.load_model()
+
+    def use_offline_model(self) -> None:
+        """Switch to the default model (it works offline) and remember it."""
+        self._change_model(DEFAULT_MODEL, weights="")
+
+    def use_weights_file(self, path: str | Path) -> None:
+        """Use ResNet50 with the weights in ``path`` from now on."""
+        self._change_model(RESNET, weights=str(path))
+
+    def use_checkpoint(self, folder: str | Path) -> None:
+        """Use the trained checkpoint in ``folder`` from now on."""
+        self._change_model(str(folder), weights="")
+
+    def _change_model(self, spec: str, weights: str) -> None:
+        prefs = self._prefs()
+        prefs.model = spec
+        prefs.weights_file = weights
+        save_preferences(prefs, self.settings)
+        self.load_model()
+
+    def download_weights(self) -> None:
+        """Download the ResNet50 weights (cancel with ``cancel_download``), then load the model."""
+        self.download_started.emit()
+        task = self.engine.download_weights(self.weights_url)
+        task.signals.succeeded.connect(self._download_done)
+        task.signals.failed.connect(self._download_failed)
+        self.state.emit("Downloading ResNet50 weights…", True)
+
+    def cancel_download(self) -> None:
+        """Stop the download; nothing is left in the cache."""
+        self.engine.cancel_download()
+
+    def _loading(self, spec: str) -> None:
+        name = Path(spec).name if ("/" in spec or "\\" in spec) else spec
+        self.state.emit(f"Loading model {name}…", True)
+        self.offer.emit(Offer(f"Loading the model ({name}). You can start drawing; results appear when it is ready.",
+                              "busy", closable=False))
+
+    def _ready(self, embedder: Any) -> None:
+        log.info("model %s ready on %s", embedder.model_id, embedder.device)
+        self.state.emit(f"Model: {embedder.name} on {embedder.device}", False)
+        self.ready.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.state.emit(NOT_LOADED, False)
+        wants_resnet = self.model_spec()[0] == RESNET and not self._prefs().weights_file
+        if isinstance(error, WeightsUnavailableError) and wants_resnet:
+            if not self._download_offered:
+                self._download_offered = True
+                self.download_weights()
+            else:
+                self._offer_offline_choices(str(error))
+            return
+        detail = str(error) if isinstance(error, ZssbirError) else f"{type(error).__name__}: {error} (details in {log_file()})"
+        self.offer.emit(Offer(
+            f"The model could not be loaded: {detail}", "error",
+            (("Use the default model", USE_DEFAULT), ("Choose a checkpoint…", CHOOSE_CHECKPOINT),
+             ("Settings…", OPEN_SETTINGS)),
+        ))
+
+    def _download_done(self, _path: object) -> None:
+        self.download_finished.emit()
+        self.load_model()
+
+    def _download_failed(self, error: BaseException) -> None:
+        from zssbir_core.api import DownloadCancelled
+
+        self.download_finished.emit()
+        self.state.emit(NOT_LOADED, False)
+        self._offer_offline_choices("The download was cancelled." if isinstance(error, DownloadCancelled) else str(error))
+
+    def _offer_offline_choices(self, reason: str) -> None:
+        self.offer.emit(Offer(
+            "<b>The ResNet50 model is not available on this computer</b> and could not be downloaded "
+            "(no internet connection?). Use the default model, which works offline, or choose a weights "
+            f"file or a trained checkpoint.<br><small>{reason.split('. ')[0]}.</small>",
+            "warning",
+            (("Use the default model (offline)", USE_DEFAULT), ("Choose a weights file…", CHOOSE_WEIGHTS),
+             ("Choose a checkpoint…", CHOOSE_CHECKPOINT), ("Retry download", RETRY_DOWNLOAD)),
+            detail=reason,
+        ))
