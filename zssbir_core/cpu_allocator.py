@@ -15,6 +15,10 @@ activation comes from the heap and the next micro-batch reuses the same blocks, 
 has run for :data:`IDLE_TRIM_S` seconds. Speed of the old unbounded setting, resident memory of
 the untuned process at rest (``docs/benchmarks/cpu.md``).
 
+A training process keeps whole steps' activations on the heap instead
+(:func:`tune_malloc_for_training`, 1 GiB thresholds): it works until it exits, and unbounded
+thresholds save it the third of its CPU time that the kernel spent zeroing pages.
+
 The entry points (``zssbir-cli``, the app) call :func:`tune_malloc` once at start-up; it does
 nothing on other C libraries, when the user set glibc's own ``MALLOC_*`` variables, or when
 ``ZSSBIR_MALLOC_TUNING=0``. A refused ``mallopt`` is logged and shown by ``zssbir-cli doctor``.
@@ -41,6 +45,11 @@ TRIM_THRESHOLD = 128 * 2**20
 IDLE_TRIM_S = 2.0
 SETTINGS = (("M_MMAP_THRESHOLD", M_MMAP_THRESHOLD, MMAP_THRESHOLD), ("M_TRIM_THRESHOLD", M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 """(name, mallopt option, value) of each setting :func:`tune_malloc` makes."""
+TRAINING_THRESHOLD = 2**30
+"""Mmap and trim threshold of a training process: a step's activations (a few hundred MiB, single
+tensors of 100 MiB at 64 images of 224 px) stay on the heap for the next step."""
+TRAINING_SETTINGS = (("M_MMAP_THRESHOLD", M_MMAP_THRESHOLD, TRAINING_THRESHOLD),
+                     ("M_TRIM_THRESHOLD", M_TRIM_THRESHOLD, TRAINING_THRESHOLD))
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 log = logging.getLogger(__name__)
@@ -78,11 +87,22 @@ def tune_malloc(settings: tuple[tuple[str, int, int], ...] = SETTINGS) -> Malloc
         refused = [f"{name}={value}" for name, option, value in settings if libc.mallopt(option, value) != 1]
         if refused:
             _status = MallocTuning(False, f"glibc {platform.libc_ver()[1]} refused mallopt {', '.join(refused)}")
-            log.warning("malloc tuning: %s; CPU embedding will be slower", _status.detail)
+            log.warning("malloc tuning: %s; CPU work will be slower", _status.detail)
         else:
-            _status = MallocTuning(True, f"mmap threshold {MMAP_THRESHOLD >> 20} MiB, trim threshold "
-                                         f"{TRIM_THRESHOLD >> 20} MiB, trimmed after {IDLE_TRIM_S:g} s idle")
+            made = ", ".join(f"{name} {value >> 20} MiB" for name, _, value in settings)
+            idle = f", trimmed after {IDLE_TRIM_S:g} s idle" if settings == SETTINGS else ""
+            _status = MallocTuning(True, made + idle)
     return _status
+
+
+def tune_malloc_for_training() -> MallocTuning:
+    """:func:`tune_malloc` for a process that trains until it exits: :data:`TRAINING_SETTINGS`
+    (freed activations stay on the heap for the next step instead of being mapped and zeroed
+    afresh), or the bounded :data:`SETTINGS` where glibc refuses them."""
+    status = tune_malloc(TRAINING_SETTINGS)
+    if not status.applied and status.detail.startswith("glibc"):
+        status = tune_malloc(SETTINGS)
+    return status
 
 
 def malloc_status() -> MallocTuning:

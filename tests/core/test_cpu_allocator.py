@@ -87,3 +87,16 @@ def test_the_users_own_malloc_settings_are_left_alone(monkeypatch, variable):
 def test_opt_out(monkeypatch):
     monkeypatch.setenv("ZSSBIR_MALLOC_TUNING", "0")
     assert tune_malloc().applied is False
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
+def test_training_keeps_whole_steps_on_the_heap_or_falls_back_to_the_bounded_setting(monkeypatch):
+    try:
+        status = cpu_allocator.tune_malloc_for_training()
+        assert status.applied and f"M_MMAP_THRESHOLD {cpu_allocator.TRAINING_THRESHOLD >> 20} MiB" in status.detail
+        # a glibc that refuses the large threshold (2.30's source refuses more than 32 MiB) gets the bounded one
+        monkeypatch.setattr(cpu_allocator, "TRAINING_SETTINGS", (("M_MXFAST", 1, 1 << 20),))
+        status = cpu_allocator.tune_malloc_for_training()
+        assert status.applied and f"M_MMAP_THRESHOLD {MMAP_THRESHOLD >> 20} MiB" in status.detail
+    finally:
+        tune_malloc()

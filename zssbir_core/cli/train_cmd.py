@@ -114,9 +114,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:16s} {load_recipe(name).description}")
         return 0
 
+    from zssbir_core.cpu_allocator import tune_malloc_for_training
     from zssbir_core.training.callbacks import JsonLinesProgress, TqdmProgress
     from zssbir_core.training.trainer import Trainer
 
+    tune_malloc_for_training()
     if args.output is None:
         raise ZssbirError("--output is required (the folder that receives the trained model)")
     if args.output.exists():  # a folder of the user's is refused before its config.json is read
