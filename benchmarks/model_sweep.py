@@ -44,6 +44,8 @@ RUNS: dict[str, dict] = {
     "lite0-seen100": {"data": "seen100", "epochs": 8},
     "lite0-all100-192px": {"data": "all100", "epochs": 8, "image_size": 192},
     "lite0-all100-pseudo": {"data": "all100", "epochs": 8, "pseudo_sketch_fraction": 0.25},
+    "lite0-all100-192px-800": {"data": "all100", "epochs": 16, "image_size": 192},
+    "lite0-all100-224px-600": {"data": "all100", "epochs": 12, "image_size": 224},
 }
 
 
