@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSpinBox, QToolBar
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QLabel, QMainWindow, QSpinBox, QToolBar
 
 from zssbir_desktop.canvas import SketchCanvas
+from zssbir_desktop.controllers.library_control import LibraryControl
+from zssbir_desktop.controllers.query_input import QueryInput
+from zssbir_desktop.controllers.result_actions import ResultActions
+from zssbir_desktop.controllers.search_session import SearchSession
 from zssbir_desktop.error_log import log_file
 from zssbir_desktop.file_manager import open_with_system
-
-if TYPE_CHECKING:
-    from zssbir_desktop.main_window import MainWindow
+from zssbir_desktop.views.dialogs import Dialogs
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
 
@@ -83,7 +85,31 @@ class WindowActions:
     about: QAction
 
 
-def build_actions(w: MainWindow) -> WindowActions:
+class ActionHost(Protocol):
+    """What the actions connect to: the main window's widgets, controllers and slots."""
+
+    canvas: SketchCanvas
+    library_dock: QDockWidget
+    results_view: QAbstractItemView
+    width_spin: QSpinBox
+    dialogs: Dialogs
+    query: QueryInput
+    library: LibraryControl
+    result_actions: ResultActions
+    session: SearchSession
+
+    def open_settings(self) -> None: ...
+
+    def set_eraser(self, on: bool) -> None: ...
+
+    def focus_results(self) -> None: ...
+
+    def close(self) -> bool: ...
+
+    def addActions(self, actions: Sequence[QAction]) -> None: ...
+
+
+def build_actions(w: ActionHost) -> WindowActions:
     """The actions of ``w``, connected to its controllers and slots."""
     Key = QKeySequence.StandardKey
     undo = w.canvas.undo_stack.createUndoAction(w, "&Undo")
