@@ -185,6 +185,7 @@ def test_file_broken_after_the_scan_is_a_dataset_error(tmp_path, workers):
         list(loader)
 
 
+@pytest.mark.slow
 def test_sketch_augmentation_keeps_white_background():
     sketch = Image.new("RGB", (64, 64), (255, 255, 255))
     transform = train_transform(Preprocessing(32, (0.0,) * 3, (1.0,) * 3), SKETCH)

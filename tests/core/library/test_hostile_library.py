@@ -123,6 +123,7 @@ def test_the_zoo_is_indexed_or_skipped_with_reasons_and_never_retried(tmp_path, 
         assert again[-1].phase == "done" and again[-1].total == 0 and _reasons(library) == reasons
 
 
+@pytest.mark.slow
 def test_the_zoo_through_the_command_line(tmp_path, photos, sketchy_root, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ZSSBIR_DATA_DIR", str(tmp_path / "data"))
     good = next(photos.rglob("*.jpg")).read_bytes()
@@ -383,6 +384,7 @@ def _mutate(data: bytes, rng) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 def test_randomly_damaged_library_files_give_answers_or_clear_errors(tmp_path) -> None:
     import numpy as np
 

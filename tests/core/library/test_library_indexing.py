@@ -171,6 +171,7 @@ def test_cancel_keeps_what_was_done_and_the_next_run_resumes(library, photos, em
     assert resumed[-1].total == 4 and library.photo_count() == 8
 
 
+@pytest.mark.slow
 def test_one_writer_at_a_time(library, photos, embedder, tmp_path) -> None:
     library.add_folder(photos)
     run = library.index(embedder, batch_size=2)

@@ -42,6 +42,7 @@ def test_onnx_runtime_embeds_real_photos_as_pytorch(tmp_path, monkeypatch, photo
                        atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_without_the_extra_inference_stays_in_pytorch(tmp_path, sketchy_root):
     # onnxruntime made unimportable, as on an installation without the extra
