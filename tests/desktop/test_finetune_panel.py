@@ -237,6 +237,7 @@ def test_loss_plot_paints_a_long_run(qtbot) -> None:
     assert not plot.grab().isNull()
 
 
+@pytest.mark.slow
 def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path: Path, sketchy_root,
                                                                  small_embedder) -> None:
     from PySide6.QtCore import QSettings

@@ -64,6 +64,7 @@ def resnet_window(qtbot, tmp_path, monkeypatch) -> MainWindow:
     return window
 
 
+@pytest.mark.slow
 def test_offline_says_so_and_offers_the_default_model(qtbot, resnet_window, server, tmp_path) -> None:
     window = resnet_window
     window.models.weights_url = f"{server}/missing.pth"

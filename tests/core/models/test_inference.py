@@ -34,6 +34,7 @@ def assert_same_directions(a: np.ndarray, b: np.ndarray) -> None:
     assert 1 - cosines.min() < TOLERANCE, cosines
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backbone", ["efficientnet_lite0", "efficientnet_lite1"])
 def test_prepared_lite_embeds_real_photos_as_the_eager_network(backbone, photos):
     net = ZSSBIRNet(build_backbone(backbone), embedding_dim=None).eval()
@@ -72,6 +73,7 @@ def test_builtin_lite0_through_load_model(photos):
     assert_same_directions(embedder.embed_images(photos[:1]), embedder.embed_images(photos)[:1])
 
 
+@pytest.mark.slow
 def test_resnet50_batchnorm_folding_keeps_embeddings(photos):
     # ResNet50's ImageNet weights cannot be downloaded here; give every BatchNorm real-looking
     # statistics so that folding has something to fold.

@@ -112,6 +112,7 @@ def test_checkpoint_whose_weights_do_not_match_its_description(tmp_path):
         load_checkpoint(directory)
 
 
+@pytest.mark.slow
 def test_resnet50_from_a_local_weights_file(tmp_path):
     reference = torchvision.models.resnet50(weights=None).eval()
     path = tmp_path / "r50.pth"

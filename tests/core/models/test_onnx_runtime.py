@@ -22,6 +22,7 @@ def photos(sketchy_root) -> list[Image.Image]:
     return [Image.open(f).convert("RGB") for f in sorted((sketchy_root / "photo").glob("*/*.jpg"))[::400][:7]]
 
 
+@pytest.mark.slow
 @needs_extra
 def test_onnx_runtime_embeds_real_photos_as_pytorch(tmp_path, monkeypatch, photos):
     monkeypatch.setenv("ZSSBIR_DATA_DIR", str(tmp_path))
