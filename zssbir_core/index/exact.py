@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from zssbir_core.atomic import atomic_path, write_text_atomic
-from zssbir_core.errors import LibraryError
-from zssbir_core.index.hnsw import HnswParams, IndexMismatchError
+from zssbir_core.index.hnsw import HnswParams, IndexMismatchError, checked_query, checked_vectors
 from zssbir_core.index.rwlock import ReadWriteLock
 
 FORMAT_VERSION = 1
@@ -89,9 +88,7 @@ class ExactIndex:
         """Insert or replace vectors (rows L2-normalised, float32) under the given photo ids."""
         if len(ids) == 0:
             return
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape != (len(ids), self.dim):
-            raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got shape {vectors.shape}")
+        vectors = checked_vectors(ids, vectors, self.dim)
         with self._lock.write():
             for label, vector in zip((int(i) for i in ids), vectors):
                 row = self._row.get(label)
@@ -128,9 +125,7 @@ class ExactIndex:
         self, vector: np.ndarray, k: int, *, allowed: set[int] | None = None
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest live ids to ``vector`` as (id, cosine similarity), best first."""
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape[0] != self.dim:
-            raise LibraryError(f"query vector has dimension {query.shape[0]}, the index holds {self.dim}")
+        query = checked_query(vector, self.dim)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         with self._lock.read():
             if allowed is None:

@@ -122,6 +122,22 @@ class IndexMismatchError(LibraryError):
     """The index on disk is missing, damaged or stale; rebuild it from the database."""
 
 
+def checked_vectors(ids: Sequence[int], vectors: np.ndarray, dim: int) -> np.ndarray:
+    """``vectors`` as contiguous float32 rows, one per id, of dimension ``dim`` (else ValueError)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape != (len(ids), dim):
+        raise ValueError(f"expected {len(ids)} vectors of dimension {dim}, got shape {vectors.shape}")
+    return vectors
+
+
+def checked_query(vector: np.ndarray, dim: int) -> np.ndarray:
+    """``vector`` as a float32 vector of dimension ``dim`` (else LibraryError)."""
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape[0] != dim:
+        raise LibraryError(f"query vector has dimension {query.shape[0]}, the index holds {dim}")
+    return query
+
+
 class VectorIndex:
     """hnswlib index with growing capacity, deletion tracking and thread-safe search.
 
@@ -192,9 +208,7 @@ class VectorIndex:
         """Insert or replace vectors (rows L2-normalised, float32) under the given photo ids."""
         if len(ids) == 0:
             return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape != (len(ids), self.dim):
-            raise ValueError(f"expected {len(ids)} vectors of dimension {self.dim}, got shape {vectors.shape}")
+        vectors = checked_vectors(ids, vectors, self.dim)
         labels = np.asarray(ids, dtype=np.int64)
         with self._lock.write():
             new = sum(1 for i in labels.tolist() if i not in self._live and i not in self._deleted)
@@ -226,9 +240,7 @@ class VectorIndex:
         ``k`` is clamped to the number of candidates; ``allowed`` limits the answer to those ids
         (small sets are searched exactly).
         """
-        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if query.shape[1] != self.dim:
-            raise LibraryError(f"query vector has dimension {query.shape[1]}, the index holds {self.dim}")
+        query = checked_query(vector, self.dim).reshape(1, -1)
         with self._lock.read():
             candidates = self._live if allowed is None else self._live & allowed
             k = min(int(k), len(candidates))
