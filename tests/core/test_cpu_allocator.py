@@ -53,10 +53,12 @@ def test_freed_tensor_memory_is_reused_then_given_back_when_idle():
     untuned_applied, untuned_faults, _ = probe({"ZSSBIR_MALLOC_TUNING": "0"})
     assert applied and not untuned_applied
     activation_pages = 16 * 2**20 // 4096
-    # untuned, glibc gave the activations back and faulted them in again in both passes (8,169
-    # faults were seen for 8,192 pages: a little of each pass can stay mapped)
-    assert untuned_faults > 1.5 * activation_pages
-    assert faults * 4 < untuned_faults  # tuned: the heap keeps them between passes
+    # tuned, the heap keeps the activations between passes: the two passes fault in less than a
+    # quarter of one activation (0 faults seen here)
+    assert faults < activation_pages // 4
+    # untuned, glibc's sliding mmap threshold decides: 2,052 faults in some runs, 24,512 in others
+    # (the activations went back to the kernel and came again)
+    assert faults * 4 < untuned_faults
     assert released > 16 * 2**20  # and the idle trim returns at least one activation's worth
 
 
