@@ -134,14 +134,21 @@ def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", classes=3)
     output = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
+    # torchrun in a session of its own, so that a timeout stops its two workers too, not only torchrun
+    torchrun = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "zssbir_core",
          "train", "--data", str(data), "--output", str(output), "--config",
          str(_tiny_config(tmp_path, val_classes=0)), "--epochs", "1", "--device", "cpu", "--progress", "json"],
-        capture_output=True, text=True, env=env, timeout=300,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
-    assert done.returncode == 0, done.stderr
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    try:
+        stdout, stderr = torchrun.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(torchrun.pid, signal.SIGKILL)
+        torchrun.communicate()
+        raise
+    assert torchrun.returncode == 0, stderr
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     starts = [e for e in events if e["event"] == "start"]
     assert len(starts) == 1 and starts[0]["world_size"] == 2  # only rank 0 reports
     assert events[-1]["status"] == "completed" and events[-1]["steps"] == 2
