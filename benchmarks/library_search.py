@@ -5,9 +5,10 @@ part is synthetic) through the library's own store, and its index is built with 
 the library uses (``HnswParams()``). Then:
 
 - recall@10 of the index against exact search over the same vectors, for each ``--ef`` value;
-- warm query latency: a sketch *file* to ranked paths through ``SketchSearcher.search`` (decode,
-  preprocessing, network, index, SQLite path lookup), median and 95th percentile, with the
-  network part and the index+database part timed separately;
+- warm query latency: a sketch *file* to ranked paths through ``SketchSearcher`` as the app
+  searches (decode, preprocessing, network, then query expansion's two index lookups and the SQLite
+  reads), median and 95th percentile, with the network part and the index+database part timed
+  separately;
 - index memory (RSS growth when the saved index is loaded) and bytes on disk per photo.
 
 Vectors (``--data``): ``interpolated`` (the default) puts each photo on the segment between a
@@ -117,6 +118,14 @@ def synthetic_vectors(
     return vectors[:count], query_vectors
 
 
+def stored_vectors(library: PhotoLibrary, model_id: str, shape: tuple[int, int]) -> np.ndarray:
+    """The vectors a filled library holds, row ``i`` for photo id ``i + 1``."""
+    vectors = np.empty(shape, dtype=np.float32)
+    for ids, chunk in library.store.iter_vectors(model_id, shape[1]):
+        vectors[np.asarray(ids) - 1] = chunk
+    return vectors
+
+
 def fill_library(library: PhotoLibrary, model_id: str, vectors: np.ndarray) -> float:
     """Write synthetic photos with ``vectors`` to the store, then time the index build."""
     store = library.store
@@ -162,8 +171,9 @@ def main() -> None:
     with PhotoLibrary.open(directory) as library:
         report["params"] = vars(library.params)
         if library.model_id == embedder.model_id and library.store.vector_count(embedder.model_id) == args.count:
-            for check in (1, args.count // 2, args.count):
-                assert np.allclose(library.vector(check), vectors[check - 1], atol=1e-4), "stored vectors differ"
+            # Recall is measured against what the library holds: the synthetic vectors of an earlier
+            # run (a randomly initialised ResNet50 embeds the prototypes differently in each process).
+            vectors = stored_vectors(library, embedder.model_id, vectors.shape)
             print(f"reusing the {args.count} vectors and the index in {directory}", flush=True)
         else:
             report["build_seconds"] = fill_library(library, embedder.model_id, vectors)
@@ -210,7 +220,7 @@ def main() -> None:
             started = time.perf_counter()
             vector = searcher.embed(sketch)
             embedded = time.perf_counter()
-            results = library.search_vectors(vector, 20)
+            results = searcher.search_vector(vector, 20)  # as the app searches: query expansion on
             ended = time.perf_counter()
             assert len(results) == 20
             total.append(ended - started)
