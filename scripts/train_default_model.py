@@ -5,7 +5,7 @@
 1. ``zssbir-cli train --recipe default-model`` on every class of DATA (Sketchy's 100 seen classes;
    the usual 25 zero-shot test classes are not in it), on the CPU unless ``--device`` says otherwise;
 2. the checkpoint's weights are stored in float16 (half the size; embeddings change by less than
-   1e-3 cosine, checked here) and written to ``zssbir_core/models/packaged/<MODEL_ID>/``;
+   1e-3 cosine, checked here) and written to ``zssbir_core/models/packaged/<DEFAULT_MODEL>/``;
 3. the sha256 of the packaged weights and model.json are printed for ``docs/model-card.md``.
 
 ``--exclude-classes FILE`` trains the held-out variant of the model card instead (nothing is
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 from train_child import train_in_child  # noqa: E402  (benchmarks/train_child.py)
 
-MODEL_ID = "sketch-lite1-v1"
+from zssbir_core.models.catalog import DEFAULT_MODEL  # noqa: E402  (torch-free)
 
 
 def train(data: Path, output: Path, device: str, exclude: list[str]) -> float:
@@ -41,12 +41,13 @@ def package(checkpoint: Path, destination: Path) -> None:
     from zssbir_core.models import load_checkpoint, save_checkpoint
 
     net, info = load_checkpoint(checkpoint)
-    reference = net.encode(torch.rand(4, 3, 160, 160, generator=torch.Generator().manual_seed(0))).detach()
+    size = info.preprocessing.image_size
+    reference = net.encode(torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0))).detach()
     meta = json.loads((checkpoint / "model.json").read_text())
     save_checkpoint(net.half(), destination, classes=info.classes, training=info.training, metrics=info.metrics,
                     preprocessing=info.preprocessing)
     packaged, _ = load_checkpoint(destination)
-    again = packaged.float().encode(torch.rand(4, 3, 160, 160, generator=torch.Generator().manual_seed(0))).detach()
+    again = packaged.float().encode(torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0))).detach()
     cosine = torch.nn.functional.cosine_similarity(reference, again).min().item()
     if cosine < 0.999:
         raise SystemExit(f"float16 weights change the embeddings too much (cosine {cosine:.5f})")
@@ -68,7 +69,7 @@ def main() -> int:
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
     if exclude:
         return 0
-    destination = REPO / "zssbir_core" / "models" / "packaged" / MODEL_ID
+    destination = REPO / "zssbir_core" / "models" / "packaged" / DEFAULT_MODEL
     package(run / "model", destination)
     for name in ("model.safetensors", "model.json"):
         digest = hashlib.sha256((destination / name).read_bytes()).hexdigest()

@@ -80,10 +80,13 @@ def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
         assert f"zssbir_desktop/resources/{icon}.svg" in names
     for size in APP_ICON_SIZES:
         assert f"zssbir_desktop/resources/app-{size}.png" in names
-    from zssbir_core.models.catalog import DEFAULT_MODEL
+    from zssbir_core.models.catalog import BUILTIN_MODELS, DEFAULT_MODEL
 
-    for name in ("model.safetensors", "model.json"):  # the default model (docs/model-card.md)
-        assert f"zssbir_core/models/packaged/{DEFAULT_MODEL}/{name}" in names
+    packaged = [model.id for model in BUILTIN_MODELS if model.source == "packaged"]
+    assert DEFAULT_MODEL in packaged  # the default model (docs/model-card.md) and the earlier one
+    for model_id in packaged:
+        for name in ("model.safetensors", "model.json"):
+            assert f"zssbir_core/models/packaged/{model_id}/{name}" in names
     assert wheel.stat().st_size < 40 * 1024 * 1024
 
     site = tmp_path / "site"

