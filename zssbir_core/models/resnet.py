@@ -11,16 +11,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-import torchvision
-from torchvision.models import ResNet50_Weights
 
 from zssbir_core.atomic import atomic_write
 from zssbir_core.errors import WeightsUnavailableError, ZssbirError
 from zssbir_core.models.safe_io import first_line, load_state_dict_file
 
-RESNET50_WEIGHTS = ResNet50_Weights.IMAGENET1K_V1
+if TYPE_CHECKING:
+    import torchvision
+
+# torchvision's ResNet50_Weights.IMAGENET1K_V1.url (a test holds them equal); torchvision itself is
+# imported only to build the network, as importing it takes about 1.4 s
+RESNET50_URL = "https://download.pytorch.org/models/resnet50-0676ba61.pth"
 FEATURE_DIM = 2048
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 
@@ -33,12 +37,12 @@ class DownloadCancelled(ZssbirError):
 
 def resnet50_cache_path() -> Path:
     """Where torchvision keeps the ResNet50 ImageNet file (``$TORCH_HOME/hub/checkpoints``)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(RESNET50_WEIGHTS.url)
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(RESNET50_URL)
 
 
 def _unavailable(reason: str) -> WeightsUnavailableError:
     return WeightsUnavailableError(
-        f"ResNet50 ImageNet weights are not available ({reason}). They come from {RESNET50_WEIGHTS.url} and "
+        f"ResNet50 ImageNet weights are not available ({reason}). They come from {RESNET50_URL} and "
         f"are cached at {resnet50_cache_path()}. Offline, copy that file there, or pass a local copy with "
         "--weights FILE (in the app: Settings > Model > choose a weights file), or use the offline "
         "'default' model."
@@ -61,7 +65,7 @@ def ensure_resnet50_weights(
     target = resnet50_cache_path()
     if target.is_file():
         return target
-    source = url or RESNET50_WEIGHTS.url
+    source = url or RESNET50_URL
     target.parent.mkdir(parents=True, exist_ok=True)
     expected = _HASH_IN_NAME.search(os.path.basename(source))
     digest = hashlib.sha256()
@@ -86,6 +90,8 @@ def ensure_resnet50_weights(
 
 def build_resnet50(weights: str | Path | None, pretrained: bool, download: bool = True) -> torchvision.models.ResNet:
     """torchvision's ResNet50 with ImageNet weights from ``weights``, the cache, or a download."""
+    import torchvision
+
     model = torchvision.models.resnet50(weights=None)
     if not pretrained:
         return model

@@ -1,0 +1,55 @@
+"""The network's input: zssbir's own resize, crop and normalisation against torchvision's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+from torchvision.models import ResNet50_Weights
+from torchvision.transforms import v2 as T
+
+from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
+from zssbir_core.models.resnet import RESNET50_URL
+
+
+def torchvision_transform(preprocessing: Preprocessing) -> T.Compose:
+    size = preprocessing.image_size
+    return T.Compose([T.ToImage(), T.Resize(size, antialias=True), T.CenterCrop(size),
+                      T.ToDtype(torch.float32, scale=True), T.Normalize(preprocessing.mean, preprocessing.std)])
+
+
+@pytest.mark.parametrize("size", [37, 160, 224])
+@pytest.mark.parametrize("normalisation", [(LITE_MEAN, LITE_STD), (IMAGENET_MEAN, IMAGENET_STD)])
+def test_transform_matches_torchvisions_pipeline(sketchy_root, size, normalisation) -> None:
+    preprocessing = Preprocessing(size, *normalisation)
+    ours, reference = preprocessing.transform(), torchvision_transform(preprocessing)
+    images = [Image.open(path).convert("RGB") for path in (
+        *sorted((sketchy_root / "photo" / "zebra").glob("*.jpg"))[:3],
+        *sorted((sketchy_root / "sketch" / "zebra").glob("*.png"))[:2],
+    )]
+    # tall, wide, square, already the size, one pixel off, much larger
+    images += [Image.new("RGB", (7, 300), (10, 200, 30)), Image.new("RGB", (300, 7), (255, 0, 9)),
+               Image.new("RGB", (size, size)), Image.new("RGB", (size, size + 1), (1, 2, 3)),
+               Image.effect_noise((1000, 999), 60).convert("RGB")]
+    for image in images:
+        expected, got = reference(image), ours(image)
+        assert got.shape == expected.shape == (3, size, size)
+        assert torch.allclose(got, expected, atol=1e-5), image.size
+
+
+def test_resnet50_weights_url_is_torchvisions() -> None:
+    assert RESNET50_URL == ResNet50_Weights.IMAGENET1K_V1.url
+
+
+@pytest.mark.subprocess
+def test_embedding_with_a_lite_model_does_not_import_torchvision() -> None:
+    code = ("import sys; from PIL import Image; from zssbir_core.models import load_model; "
+            "load_model('lite0-imagenet', image_size=64).embed_images([Image.new('RGB', (80, 60))]); "
+            "print('torchvision' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "ZSSBIR_RUNTIME": "torch"})
+    assert done.stdout.strip() == "False"
