@@ -21,10 +21,11 @@ Variants (``--variants``):
 - ``onnx``: ``shipped`` with the onnx extra: the ``step1`` network exported to ONNX and run by
   ONNX Runtime (``zssbir_core.models.onnx_runtime``; fails without the extra).
 
-``resnet50`` is built with ``pretrained=False`` (its ImageNet weights cannot be downloaded here;
+``default`` is the shipped trained model (``zssbir_core/models/packaged``, run in float32 as
+``load_model`` runs it); ``resnet50`` is built with ``pretrained=False`` (its ImageNet weights cannot be downloaded here;
 speed does not depend on weight values). Example::
 
-    python benchmarks/cpu_inference.py --models lite0 lite1 resnet50 --repeats 3 \
+    python benchmarks/cpu_inference.py --models lite0 default resnet50 --repeats 3 \
         --json docs/benchmarks/cpu_inference.json
 """
 
@@ -73,11 +74,17 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
 
     if variant == "step1-1t":
         torch.set_num_threads(1)
-    name = BACKBONES[model]
     torch.manual_seed(0)  # the same random ResNet50 in every child
-    backbone = build_backbone(name, pretrained=name != "resnet50")
-    size = backbone.preprocessing.image_size
-    net = ZSSBIRNet(backbone, embedding_dim=None).eval()
+    if model == "default":  # the shipped trained model (float16 weights loaded into float32, as load_model does)
+        from zssbir_core.models import catalog, load_checkpoint
+
+        net, info = load_checkpoint(catalog.builtin("default").checkpoint_dir)
+        net, preprocessing, name = net.eval(), info.preprocessing, catalog.DEFAULT_MODEL
+    else:
+        name = BACKBONES[model]
+        backbone = build_backbone(name, pretrained=name != "resnet50")
+        net, preprocessing = ZSSBIRNet(backbone, embedding_dim=None).eval(), backbone.preprocessing
+    size = preprocessing.image_size
     if variant == "static":
         make_padding_static(net, size)
     elif variant == "fold":
@@ -94,7 +101,7 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
             from zssbir_core.models.onnx_runtime import OnnxEncoder, export
 
             onnx = OnnxEncoder(export(net, size, Path(tempfile.mkdtemp())), size)
-        embedder = Embedder(net=net, device=torch.device("cpu"), preprocessing=backbone.preprocessing,
+        embedder = Embedder(net=net, device=torch.device("cpu"), preprocessing=preprocessing,
                             model_id=name, name=name, micro_batch=micro_batch, onnx=onnx)
         run = embedder.embed_tensors
     else:
@@ -105,7 +112,7 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
                 return net.encode(batch).numpy()
 
     files = sorted(PHOTOS.glob("*/*.jpg"))[:: 7][: max(batches)]
-    transform = backbone.preprocessing.transform()
+    transform = preprocessing.transform()
     images = torch.stack([transform(Image.open(f).convert("RGB")) for f in files])
     np.save(save, np.asarray(run(images[:SAVED])))
     rates: dict[str, float] = {}
@@ -139,7 +146,8 @@ def measure(model: str, variant: str, args: argparse.Namespace, save: Path) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["lite0", "lite1", "resnet50"], choices=list(BACKBONES))
+    parser.add_argument("--models", nargs="+", default=["lite0", "default", "resnet50"],
+                        choices=[*BACKBONES, "default"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--batches", nargs="+", type=int, default=[32])
     parser.add_argument("--queries", type=int, default=10)

@@ -25,6 +25,7 @@ embeddings are those of a randomly initialised network. Example::
 
     python benchmarks/library_search.py --backbone efficientnet_lite0 --count 100000 \
         --output docs/benchmarks/library_search_lite0.json
+    python benchmarks/library_search.py --model default --count 100000   # the shipped model
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from library_indexing import DEFAULT_SOURCE, embedder_for  # a sibling benchmark
 from zssbir_core.imageio import open_image
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.library.store import NewEmbedding
+from zssbir_core.models import load_model
 from zssbir_core.search import SketchSearcher
 
 SKETCHES = DEFAULT_SOURCE.parent / "sketch"
@@ -143,7 +145,10 @@ def fill_library(library: PhotoLibrary, model_id: str, vectors: np.ndarray) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbone", choices=("efficientnet_lite0", "efficientnet_lite1", "resnet50"), required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--backbone", choices=("efficientnet_lite0", "efficientnet_lite1", "resnet50"),
+                        help="an ImageNet backbone as it is built in (ResNet50 randomly initialised)")
+    source.add_argument("--model", help="a model as load_model loads it (default, a built-in id, a checkpoint)")
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="queries for recall")
     parser.add_argument("--prototypes", type=int, default=2500, help="real photos (or random prototypes) used")
@@ -160,12 +165,12 @@ def main() -> None:
     if args.threads:  # before the model loads: an ONNX Runtime session takes torch's thread count
         torch.set_num_threads(args.threads)
 
-    embedder = embedder_for(args.backbone, "cpu")
+    embedder = load_model(args.model) if args.model else embedder_for(args.backbone, "cpu")
     directory = args.library or Path(tempfile.mkdtemp(prefix="zssbir-search-bench-"))
     vectors, queries = synthetic_vectors(embedder, args.count, args.queries, args.prototypes, args.data, seed=1,
                                          cache=directory.with_name(f"{directory.name}-real-vectors.npz"),
                                          query_source=args.query_source)
-    report = {"backbone": args.backbone, "model_id": embedder.model_id, "count": args.count, "data": args.data,
+    report = {"backbone": args.backbone or args.model, "model_id": embedder.model_id, "count": args.count, "data": args.data,
               "query_source": args.query_source,
               "dim": int(vectors.shape[1])}
     with PhotoLibrary.open(directory) as library:
