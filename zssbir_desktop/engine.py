@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
@@ -161,8 +161,17 @@ class Engine(QObject):
             else None
         )
 
-    def download_weights(self, url: str | None = None) -> Task:
-        """Download the ResNet50 ImageNet weights with progress; cancel with ``cancel_download``."""
+    def download_weights(
+        self,
+        url: str | None = None,
+        *,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> Task:
+        """Download the ResNet50 ImageNet weights with progress; cancel with ``cancel_download``.
+
+        The callbacks are connected before the task starts: a download that fails at once (no
+        network) must still be reported."""
 
         def work(report: Report, cancel: threading.Event) -> Path:
             from zssbir_core.api import download_resnet50_weights
@@ -171,8 +180,9 @@ class Engine(QObject):
                 progress=lambda done, total: report((done, total)), cancel=cancel, url=url
             )
 
-        task = self.model_runner.start(work, name="download ResNet50 weights")
-        task.signals.progress.connect(lambda pair: self.download_progress.emit(*pair))
+        task = self.model_runner.start(work, name="download ResNet50 weights",
+                                       on_progress=lambda pair: self.download_progress.emit(*pair),
+                                       on_success=on_success, on_failure=on_failure)
         self._download_task = task
         return task
 

@@ -114,9 +114,7 @@ class ModelLoading(QObject):
     def download_weights(self) -> None:
         """Download the ResNet50 weights (cancel with ``cancel_download``), then load the model."""
         self.download_started.emit()
-        task = self.engine.download_weights(self.weights_url)
-        task.signals.succeeded.connect(self._download_done)
-        task.signals.failed.connect(self._download_failed)
+        self.engine.download_weights(self.weights_url, on_success=self._download_done, on_failure=self._download_failed)
         self.state.emit("Downloading ResNet50 weights…", True)
 
     def cancel_download(self) -> None:

@@ -3,6 +3,8 @@ missing checkpoint, and ResNet50 offline (its download fails at once against a c
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QSettings
 
 from tests.desktop.controllers.conftest import WAIT_MS
@@ -81,3 +83,12 @@ def test_resnet50_offline_downloads_once_then_offers_the_ways_forward(qtbot, eng
         loading.load_model()  # asked again: no second download, the offer straight away
     qtbot.waitUntil(lambda: offers[-1].kind == "warning", timeout=WAIT_MS)
     assert downloads == ["started", "finished"]
+
+
+def test_a_download_that_fails_before_the_caller_returns_is_still_reported(qtbot, engine, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    failures: list[BaseException] = []
+    engine.download_weights(CLOSED_PORT_URL, on_failure=failures.append)
+    time.sleep(1.0)  # the refused connection fails in the worker while the GUI thread is busy here
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert "download failed" in str(failures[0])
