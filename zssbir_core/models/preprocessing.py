@@ -55,28 +55,32 @@ class Preprocessing:
         return (batch01 - mean) / std
 
     def transform(self) -> Callable[[Image.Image], torch.Tensor]:
-        """PIL RGB image -> (3, S, S) float tensor: shorter side to S, centre crop, normalise.
+        """PIL RGB image -> (3, S, S) float tensor: shorter side to S, centre crop, normalise."""
+        return InputTransform(self.image_size, self.mean, self.std)
 
-        The same arithmetic as torchvision's ``v2`` ``ToImage, Resize(S, antialias=True),
-        CenterCrop(S), ToDtype(float32, scale=True), Normalize`` (the test holds them equal),
-        written with torch alone: importing torchvision costs about 1.4 s at every start.
-        """
-        size = self.image_size
-        mean = torch.tensor(self.mean).view(3, 1, 1)
-        std = torch.tensor(self.std).view(3, 1, 1)
 
-        def apply(image: Image.Image) -> torch.Tensor:
-            pixels = torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
-            height, width = pixels.shape[-2:]
-            if width <= height:
-                new_width, new_height = size, int(size * height / width)
-            else:
-                new_width, new_height = int(size * width / height), size
-            if (new_height, new_width) != (height, width):
-                pixels = torch.nn.functional.interpolate(pixels[None], size=(new_height, new_width), mode="bilinear",
-                                                         align_corners=False, antialias=True)[0]
-            top, left = int(round((new_height - size) / 2.0)), int(round((new_width - size) / 2.0))
-            pixels = pixels[:, top : top + size, left : left + size]
-            return (pixels.float() / 255.0 - mean) / std
+class InputTransform:
+    """``Preprocessing.transform``: the same arithmetic as torchvision's ``v2`` ``ToImage,
+    Resize(S, antialias=True), CenterCrop(S), ToDtype(float32, scale=True), Normalize`` (a test
+    holds them equal), written with torch alone, as importing torchvision costs about 1.4 s at every
+    start. A class, not a closure, so that data-loader worker processes can pickle it."""
 
-        return apply
+    def __init__(self, size: int, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
+        self.size = size
+        self.mean = torch.tensor(mean).view(3, 1, 1)
+        self.std = torch.tensor(std).view(3, 1, 1)
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        size = self.size
+        pixels = torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
+        height, width = pixels.shape[-2:]
+        if width <= height:
+            new_width, new_height = size, int(size * height / width)
+        else:
+            new_width, new_height = int(size * width / height), size
+        if (new_height, new_width) != (height, width):
+            pixels = torch.nn.functional.interpolate(pixels[None], size=(new_height, new_width), mode="bilinear",
+                                                     align_corners=False, antialias=True)[0]
+        top, left = int(round((new_height - size) / 2.0)), int(round((new_width - size) / 2.0))
+        pixels = pixels[:, top : top + size, left : left + size]
+        return (pixels.float() / 255.0 - self.mean) / self.std

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -39,6 +40,12 @@ def test_transform_matches_torchvisions_pipeline(sketchy_root, size, normalisati
         expected, got = reference(image), ours(image)
         assert got.shape == expected.shape == (3, size, size)
         assert torch.allclose(got, expected, atol=1e-5), image.size
+
+
+def test_transform_survives_pickling_for_data_loader_workers() -> None:
+    transform = Preprocessing(64, LITE_MEAN, LITE_STD).transform()
+    image = Image.effect_noise((90, 70), 40).convert("RGB")
+    assert torch.equal(pickle.loads(pickle.dumps(transform))(image), transform(image))
 
 
 def test_resnet50_weights_url_is_torchvisions() -> None:
