@@ -52,6 +52,7 @@ def test_resnet50_weights_url_is_torchvisions() -> None:
     assert RESNET50_URL == ResNet50_Weights.IMAGENET1K_V1.url
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_embedding_with_a_lite_model_does_not_import_torchvision() -> None:
     code = ("import sys; from PIL import Image; from zssbir_core.models import load_model; "
