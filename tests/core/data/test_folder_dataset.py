@@ -208,6 +208,7 @@ def test_stroke_width_jitter_thickens_and_thins_without_erasing():
     assert thick > ink(sketch) > thin > 0  # both happen; a thinned stroke survives
 
 
+@pytest.mark.slow
 def test_real_sketchy_sample(sketchy_root):
     dataset = scan_folder_dataset(sketchy_root, check_images=False)
     assert len(dataset.classes) == 100 and dataset.has_sketches

@@ -89,6 +89,6 @@ def test_a_download_that_fails_before_the_caller_returns_is_still_reported(qtbot
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     failures: list[BaseException] = []
     engine.download_weights(CLOSED_PORT_URL, on_failure=failures.append)
-    time.sleep(1.0)  # the refused connection fails in the worker while the GUI thread is busy here
+    time.sleep(0.5)  # the refused connection fails in the worker while the GUI thread is busy here
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert "download failed" in str(failures[0])
