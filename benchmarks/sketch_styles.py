@@ -24,15 +24,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from model_sweep import SEEN100  # a sibling benchmark (this script's folder)
+from model_sweep import SEEN100, plain_and_expanded  # a sibling benchmark (this script's folder)
 from PIL import Image
 from train_ablation import heldout_classes
 
 from zssbir_core.data.folder import SKETCH, FolderDataset, Sample, scan_folder_dataset
 from zssbir_core.evaluation.evaluate import embed_samples
-from zssbir_core.evaluation.metrics import retrieval_metrics
 from zssbir_core.models import load_model
-from zssbir_core.query_expansion import DEFAULT_EXPANSION, expand_queries
 
 QUERY_PHOTOS = 10
 COARSE_SIZE = 40
@@ -66,11 +64,8 @@ def score(spec: str, seen: FolderDataset, coarse: list[Sample]) -> dict[str, dic
         vectors = embed_samples(embedder, queries, prep, device="cpu", draw_sketches=draw)
         gallery = embed_samples(embedder, gallery_samples, prep, device="cpu")
         labels = np.array([s.label for s in gallery_samples])
-        for expanded in (False, True):
-            found = expand_queries(vectors, gallery, DEFAULT_EXPANSION) if expanded else vectors
-            metrics = retrieval_metrics(found, np.array([s.label for s in queries]), gallery, labels)
-            results[f"{name}{'-qe' if expanded else ''}"] = {
-                "map_all": round(metrics["map_all"], 4), "p_10": round(metrics["p_10"], 4), "queries": len(queries)}
+        for suffix, figures in plain_and_expanded(vectors, queries, gallery, labels).items():
+            results[name + suffix] = figures
     return results
 
 
