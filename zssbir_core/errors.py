@@ -33,3 +33,13 @@ class DatasetError(ZssbirError):
 
 class LibraryError(ZssbirError):
     """The photo library cannot be opened or changed (permissions, full disk, bad folder)."""
+
+
+class LinkTargetError(ZssbirError):
+    """A file or folder zssbir was about to write is a symbolic link: zssbir never writes through
+    one (it could redirect the write onto any of the user's files)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"{path} is a symbolic link; zssbir does not write through links "
+                         "(remove the link, or choose another folder)")
+        self.path = path

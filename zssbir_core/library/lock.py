@@ -49,7 +49,9 @@ class WriterLock:
         if self._fd is not None:
             return False
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # never through a link, never blocking on a FIFO planted in its place
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0), 0o644)
         except OSError as error:
             raise LibraryError(f"cannot lock {self.path}: {error.strerror or error}") from None
         try:

@@ -10,7 +10,8 @@ two checkpoint folders holding only their own files) and ``config.json`` is the 
 
 The records a run keeps there: ``config.json`` (``write_config``), ``history.jsonl`` (one
 validation event a line, ``append_history``) and ``summary.json`` (``write_summary``, read back by
-``read_summary`` when a finished run is resumed).
+``read_summary`` when a finished run is resumed). They are written through ``zssbir_core.atomic``,
+which refuses a link planted in their place (``LinkTargetError``) instead of writing through it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zssbir_core import __version__
+from zssbir_core.atomic import append_text, write_text_atomic
 from zssbir_core.errors import ZssbirError
 from zssbir_core.training.events import EndEvent, EventFormatError, ValidationEvent
 
@@ -145,18 +147,17 @@ def _is_trainer_record(path: Path) -> bool:
 def write_config(output: Path, data_root: Path, config: dict[str, Any]) -> None:
     """``config.json``: the data folder and the resolved settings (what ``--resume`` reads)."""
     record = {"data": str(data_root.resolve()), "config": config}
-    (output / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(output / CONFIG_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def append_history(output: Path, event: ValidationEvent) -> None:
     """Add one validation to ``history.jsonl``."""
-    with open(output / HISTORY_FILE, "a", encoding="utf-8") as history:
-        history.write(event.to_json(compact=False) + "\n")
+    append_text(output / HISTORY_FILE, event.to_json(compact=False) + "\n")
 
 
 def write_summary(output: Path, end: EndEvent) -> None:
     """``summary.json``: how the completed run ended."""
-    (output / SUMMARY_FILE).write_text(json.dumps(end.summary(), indent=2) + "\n")
+    write_text_atomic(output / SUMMARY_FILE, json.dumps(end.summary(), indent=2) + "\n")
 
 
 def read_summary(output: Path) -> EndEvent:

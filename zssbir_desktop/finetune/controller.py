@@ -145,7 +145,8 @@ class FineTuneController(QObject):
             settings.update(warmup_settings())
         output = self._workdir / f"{mode}-{_dt.datetime.now().strftime('%H%M%S-%f')}"
         config_file = output.with_suffix(".json")
-        config_file.write_text(json.dumps(settings))
+        with open(config_file, "x", encoding="utf-8") as handle:  # a new file, never through a link
+            handle.write(json.dumps(settings))
         args = ["--data", str(self._split.train_root), "--output", str(output), "--recipe", recipe,
                 "--config", str(config_file), "--init", init, "--backbone", backbone_of(init),
                 "--device", device]
