@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from zssbir_core import paths
 from zssbir_core.api import StepEvent
+from zssbir_core.errors import ZssbirError
 from zssbir_core.models.store import ModelStore
 from zssbir_desktop.finetune import FineTuneController, FineTunePanel, LossPlot, confirm_close, starting_models
 
@@ -284,3 +285,33 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
         [Image.new("RGB", (64, 64), "white")])[0], k=3)
     assert len(results) == 3
     window.close()
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_checking_the_folder_during_a_run_never_deletes_the_running_work_folder(
+        qtbot, panel: FineTunePanel, controller: FineTuneController, tmp_path: Path) -> None:
+    """Issue 21 item 2: Enter in the data-folder field (or Browse) during a run called ``check_folder``,
+    whose result deleted the running work folder, and the run died on its missing ``.resume-…``."""
+    from PySide6.QtCore import Qt
+
+    _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
+    _start_and_wait_for_the_child(qtbot, panel, controller)
+    workdir = controller._workdir
+    assert workdir is not None and workdir.is_dir()
+    assert not panel.folder_edit.isEnabled() and not panel.browse_button.isEnabled()
+    checks: list[str] = []
+    controller.check_finished.connect(lambda _report: checks.append("finished"))
+    controller.check_failed.connect(checks.append)
+    panel.folder_edit.setEnabled(True)  # as if the field had kept the focus: Enter must still be harmless
+    qtbot.keyClick(panel.folder_edit, Qt.Key.Key_Return)
+    panel.check_folder()  # what Browse calls
+    with pytest.raises(ZssbirError, match="run is going on"):
+        controller.check_folder(tmp_path / "shapes")  # and the controller itself, directly
+    qtbot.wait(3000)
+    assert workdir.is_dir(), "the running run's folder is still there"
+    assert "finished" not in checks and controller.report is not None and controller.report.ok
+    with qtbot.waitSignal(controller.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0] == "completed", finished.args[1]
+    assert panel.folder_edit.isEnabled() and panel.browse_button.isEnabled()

@@ -94,7 +94,12 @@ class FineTuneController(QObject):
     # -- 1. the folder -----------------------------------------------------------------------
 
     def check_folder(self, folder: str | Path) -> None:
-        """Scan ``folder`` in the background; ``check_finished`` or ``check_failed`` follows."""
+        """Scan ``folder`` in the background; ``check_finished`` or ``check_failed`` follows.
+
+        Refused (``ZssbirError``) while a run is going on: the run's report and work folder stay (a
+        check's result replaces both, and the run trains inside that folder)."""
+        if self.is_busy():
+            raise ZssbirError("a fine-tuning run is going on; check another folder when it has ended")
         folder = Path(folder).expanduser()
 
         def work(_report: Report, _cancel: threading.Event) -> Any:

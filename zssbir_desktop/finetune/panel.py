@@ -90,14 +90,14 @@ class FineTunePanel(QScrollArea):
         self.folder_edit.setPlaceholderText(
             "A folder of class folders: photo/<class>/ and sketch/<class>/, or <class>/")
         self.folder_edit.returnPressed.connect(self.check_folder)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_folder)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse_folder)
         self.check_button = QPushButton("Check")
         self.check_button.setToolTip("Look at every image and report classes, counts and problems")
         self.check_button.clicked.connect(self.check_folder)
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
-        row.addWidget(browse)
+        row.addWidget(self.browse_button)
         row.addWidget(self.check_button)
         form.addRow("Data folder:", row)
         self.summary_label = QLabel("Choose a folder with one sub-folder per class (your dog, your bike, …).")
@@ -222,6 +222,8 @@ class FineTunePanel(QScrollArea):
             self.check_folder()
 
     def check_folder(self) -> None:
+        if self.controller.is_busy():  # the run trains on the checked folder: keep it as it is
+            return
         text = self.folder_edit.text().strip()
         if not text:
             self._show_check_error("Choose a data folder first.")
@@ -333,7 +335,8 @@ class FineTunePanel(QScrollArea):
         self.start_button.setEnabled(ready and not busy)
         self.estimate_button.setEnabled(ready and not busy)
         self.cancel_button.setEnabled(busy)
-        self.check_button.setEnabled(not busy)
+        for widget in (self.check_button, self.folder_edit, self.browse_button):
+            widget.setEnabled(not busy)
         selected = self.selected_model() is not None
         for button in (self.use_button, self.rename_button, self.delete_button):
             button.setEnabled(selected)
