@@ -14,6 +14,12 @@ Pillow, OS or decoder exception through. What it takes care of:
   ``MAX_PIXELS``, with a side longer than ``MAX_SIDE`` or more elongated than ``MAX_ASPECT`` are
   refused before decoding (a 1 x 2,000,000 strip passes a pixel count but would ask for hundreds
   of GB once its short side is scaled to the network's input);
+- memory: the peak a decode needs is estimated from the header and refused above
+  ``MAX_DECODE_BYTES`` before any pixel is decoded, and all decoding threads share one budget
+  (``zssbir_core.decode_budget``); 16- and 32-bit data is scaled to 8 bits a band of rows at a time;
+- the file is read through a handle the function opened itself (non-blocking, checked to be a
+  regular file), never memory-mapped: Pillow maps uncompressed TIFFs opened by name, and a file
+  rewritten while mapped kills the process with SIGBUS;
 - HEIC/HEIF is read when the optional ``pillow-heif`` package is installed (``zssbir[heif]``).
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from zssbir_core.decode_budget import DECODE_BUDGET, MAX_DECODE_BYTES, decode_bytes
 from zssbir_core.errors import ImageReadError
 
 try:  # optional extra: zssbir[heif]
@@ -94,9 +102,7 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
     """Like ``open_image``, also returning the original (oriented) size and the file format."""
     path = Path(path)
     try:
-        if path.stat().st_size == 0:
-            raise ImageReadError(path, "empty file")
-        with Image.open(path, formats=_FORMATS) as image:
+        with _open_regular(path) as handle, Image.open(handle, formats=_FORMATS) as image:
             image_format = image.format or "unknown"
             width, height = image.size
             if width <= 0 or height <= 0:
@@ -104,10 +110,16 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
             check_proportions(path, width, height)
             if target_size and image_format in ("JPEG", "MPO"):
                 image.draft("RGB", (target_size, target_size))
-            image.load()
-            if _swaps_sides(image):
-                width, height = height, width
-            rgb = to_rgb(ImageOps.exif_transpose(image))
+            needed = decode_bytes(image)
+            if needed > MAX_DECODE_BYTES:
+                raise ImageReadError(path, f"image too large ({width}x{height} {image.mode} would take "
+                                           f"{needed / 2**20:,.0f} MB to decode, over the memory budget "
+                                           f"of {MAX_DECODE_BYTES / 2**20:,.0f} MB)")
+            with DECODE_BUDGET.reserve(needed):
+                image.load()
+                if _swaps_sides(image):
+                    width, height = height, width
+                rgb = to_rgb(ImageOps.exif_transpose(image))
     except ImageReadError:
         raise
     except Image.DecompressionBombError:
@@ -127,6 +139,23 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
     except Exception as error:  # hostile files raise anything: struct.error, ValueError, ...
         raise ImageReadError(path, f"corrupt image ({type(error).__name__}: {error})") from None
     return LoadedImage(rgb, width, height, image_format)
+
+
+def _open_regular(path: Path):  # noqa: ANN202 - a binary file object
+    """``path`` opened for reading without blocking (a FIFO) and checked to be a regular, non-empty file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageReadError(path, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(path, "not a regular file")
+        if info.st_size == 0:
+            raise ImageReadError(path, "empty file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def check_proportions(path: object, width: int, height: int) -> None:
@@ -187,12 +216,17 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
     """16-bit and 32-bit greyscale scaled to 8 bits (float images in [0, 1] or [0, 255])."""
-    values = np.asarray(image, dtype=np.float32)
+    values = np.asarray(image)  # one copy in the image's own type (2 or 4 bytes a pixel)
     if image.mode == "F":
         scale = 255.0 if float(np.nanmax(values, initial=0.0)) <= 1.0 else 1.0
     elif image.mode.startswith("I;16"):
         scale = 1.0 / 257.0
     else:  # "I": 16-bit PNGs come as 32-bit integers; 8-bit data stays as is
         scale = 1.0 / 257.0 if float(values.max(initial=0.0)) > 255.0 else 1.0
-    grey = np.clip(np.nan_to_num(values * scale), 0, 255).astype(np.uint8)
+    grey = np.empty(values.shape, dtype=np.uint8)
+    band = max(1, (1 << 22) // max(values.shape[1], 1))  # float32 work space of about 16 MB
+    for top in range(0, values.shape[0], band):
+        rows = values[top: top + band].astype(np.float32) * scale
+        grey[top: top + band] = np.clip(np.nan_to_num(rows), 0, 255)
+    del values
     return Image.fromarray(grey).convert("RGB")
