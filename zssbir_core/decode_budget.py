@@ -45,7 +45,7 @@ def decode_bytes(image: Image.Image) -> int:
 def _rotated(image: Image.Image) -> bool:
     try:
         return image.getexif().get(0x0112, 1) != 1
-    except Exception:  # unreadable EXIF: exif_transpose ignores it as well
+    except Exception:  # noqa: BLE001 - unreadable EXIF raises anything; exif_transpose ignores it too
         return False
 
 

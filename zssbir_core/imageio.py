@@ -141,7 +141,7 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
     return LoadedImage(rgb, width, height, image_format)
 
 
-def _open_regular(path: Path):  # noqa: ANN202 - a binary file object
+def _open_regular(path: Path):
     """``path`` opened for reading without blocking (a FIFO) and checked to be a regular, non-empty file."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
