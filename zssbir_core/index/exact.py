@@ -4,12 +4,17 @@ cannot be imported (it has no binary wheel on PyPI, so installing it needs a C++
 ``ExactIndex`` has ``VectorIndex``'s interface (``zssbir_core.index.hnsw``) and answers every
 query exactly: one matrix-vector product over all live vectors (about 30-60 ms at 100k photos on
 one thread). It saves ``exact-<generation>.npz`` (ids and vectors) beside its own manifest
-``exact.json``, atomically, and refuses a file that does not match what the caller expects, so
-that the caller rebuilds it from the database as it does for the hnswlib index.
+``exact.json``, atomically. ``load`` reads both files bounded and without blocking (a FIFO or a
+link to ``/dev/zero`` in their place is refused at once), checks the manifest's fields, the
+file's size and SHA-256, and the arrays' types, shapes and values, and refuses anything that does
+not match what the caller expects with ``IndexMismatchError``, so that the caller rebuilds the
+index from the database as it does for the hnswlib index; numpy never sees an unchecked file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -20,9 +25,13 @@ import numpy as np
 from zssbir_core.atomic import atomic_path, write_text_atomic
 from zssbir_core.index.hnsw import HnswParams, IndexMismatchError, checked_query, checked_vectors
 from zssbir_core.index.rwlock import ReadWriteLock
+from zssbir_core.safe_read import read_regular
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_NAME = "exact.json"
+MAX_MANIFEST_BYTES = 1 << 16
+MAX_DIM = 65536
+_NPZ_OVERHEAD = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,23 @@ class ExactManifest:
     generation: int
     index_file: str
     index_bytes: int
+    index_sha256: str
+
+    @classmethod
+    def read(cls, path: Path) -> ExactManifest:
+        """The manifest in ``path`` (read bounded, never blocking); ValueError or OSError when it is
+        not a manifest with every field of the right type and range."""
+        data = json.loads(read_regular(path, MAX_MANIFEST_BYTES).decode("utf-8"))
+        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
+            raise ValueError("manifest fields differ from the expected ones")
+        for name, high in (("format_version", 1 << 16), ("dim", MAX_DIM), ("count", 1 << 40),
+                           ("generation", 1 << 63), ("index_bytes", 1 << 50)):
+            if type(data[name]) is not int or not 0 <= data[name] <= high:
+                raise ValueError(f"{name} is not an integer in [0, {high}]")
+        for name in ("model_id", "index_file", "index_sha256"):
+            if not isinstance(data[name], str):
+                raise ValueError(f"{name} is not a string")
+        return cls(**data)
 
 
 class ExactIndex:
@@ -144,13 +170,15 @@ class ExactIndex:
         """Write ``exact-<generation>.npz`` then the manifest, each via a temp file and rename."""
         directory.mkdir(parents=True, exist_ok=True)
         name = f"exact-{int(generation)}.npz"
-        with atomic_path(directory / name) as temp:
-            with self._lock.read():
-                count = len(self._row)
-                with open(temp, "wb") as handle:
-                    np.savez(handle, ids=self._ids[:count], vectors=self._vectors[:count])
+        with self._lock.read():
+            count = len(self._row)
+            buffer = io.BytesIO()
+            np.savez(buffer, ids=self._ids[:count], vectors=self._vectors[:count])
+        data = buffer.getvalue()
+        with atomic_path(directory / name) as temp, open(temp, "wb") as handle:
+            handle.write(data)
         manifest = ExactManifest(FORMAT_VERSION, self.dim, count, self.model_id, int(generation), name,
-                                 (directory / name).stat().st_size)
+                                 len(data), hashlib.sha256(data).hexdigest())
         write_text_atomic(directory / MANIFEST_NAME, json.dumps(asdict(manifest), indent=1))
         self.generation = int(generation)
         for old in directory.glob("exact-*.npz*"):
@@ -166,31 +194,53 @@ class ExactIndex:
         """Load the saved index if it matches its manifest and the expected model, generation and
         live count; otherwise raise ``IndexMismatchError`` saying what is wrong."""
         try:
-            manifest = ExactManifest(**json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8")))
+            manifest = ExactManifest.read(directory / MANIFEST_NAME)
         except FileNotFoundError:
             raise IndexMismatchError("no exact index manifest") from None
-        except (OSError, ValueError, TypeError) as error:
+        except (OSError, ValueError, TypeError, RecursionError) as error:
             raise IndexMismatchError(f"unreadable exact index manifest ({error})") from None
         expected = (FORMAT_VERSION, model_id, generation, count)
         found = (manifest.format_version, manifest.model_id, manifest.generation, manifest.count)
         if found != expected:
             raise IndexMismatchError(f"exact index holds {found}, expected {expected} (format, model, generation, count)")
-        if manifest.index_file != f"exact-{generation}.npz" or not isinstance(manifest.dim, int):
+        if manifest.index_file != f"exact-{generation}.npz" or not 0 < manifest.dim <= MAX_DIM:
             raise IndexMismatchError("exact index manifest names another file or a bad size")
         if dim is not None and manifest.dim != dim:
             raise IndexMismatchError(f"exact index has dimension {manifest.dim}, the library's vectors {dim}")
-        try:
-            with np.load(directory / manifest.index_file, allow_pickle=False) as data:
-                ids, vectors = data["ids"], data["vectors"]
-        except (OSError, ValueError, KeyError) as error:
-            raise IndexMismatchError(f"exact index file cannot be loaded ({error})") from None
-        if vectors.shape != (count, manifest.dim) or ids.shape != (count,):
-            raise IndexMismatchError("exact index file does not match its manifest")
+        ids, vectors = _read_arrays(directory / manifest.index_file, manifest)
         index = cls(manifest.dim, model_id=model_id, params=params, capacity=count)
         index.add(ids.tolist(), vectors)
         index.generation = generation
         return index
 
+    def vector(self, photo_id: int) -> np.ndarray | None:
+        """The stored vector of ``photo_id`` (None when it is not in the index)."""
+        with self._lock.read():
+            row = self._row.get(int(photo_id))
+            return None if row is None else self._vectors[row].copy()
+
     def disk_bytes(self, directory: Path) -> int:
         """Bytes the saved index and manifest take in ``directory``."""
         return sum(p.stat().st_size for p in directory.glob("exact*") if p.is_file())
+
+
+def _read_arrays(path: Path, manifest: ExactManifest) -> tuple[np.ndarray, np.ndarray]:
+    """The checked (ids, vectors) of the index file ``path``; ``IndexMismatchError`` otherwise."""
+    most = manifest.count * (manifest.dim * 4 + 8) + _NPZ_OVERHEAD
+    try:
+        data = read_regular(path, min(most, manifest.index_bytes))
+    except OSError as error:
+        raise IndexMismatchError(f"exact index file cannot be read ({error})") from None
+    if len(data) != manifest.index_bytes or hashlib.sha256(data).hexdigest() != manifest.index_sha256:
+        raise IndexMismatchError("exact index file does not match its manifest's size and checksum (damaged)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            ids, vectors = arrays["ids"], arrays["vectors"]
+    except Exception as error:  # noqa: BLE001 - zipfile, zlib and numpy raise anything on a damaged file
+        raise IndexMismatchError(f"exact index file cannot be loaded ({type(error).__name__}: {error})") from None
+    count, dim = manifest.count, manifest.dim
+    if ids.dtype != np.int64 or vectors.dtype != np.float32 or vectors.shape != (count, dim) or ids.shape != (count,):
+        raise IndexMismatchError("exact index file does not match its manifest")
+    if count and (int(ids.min()) < 0 or len(np.unique(ids)) != count or not np.isfinite(vectors).all()):
+        raise IndexMismatchError("exact index file holds negative or repeated ids or non-finite vectors")
+    return ids, vectors

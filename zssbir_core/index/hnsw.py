@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 import time
@@ -32,6 +33,7 @@ from zssbir_core.atomic import TEMP_SUFFIX, atomic_path, write_text_atomic
 from zssbir_core.errors import LibraryError
 from zssbir_core.index.rwlock import ReadWriteLock
 from zssbir_core.paths import bytes_on_disk
+from zssbir_core.safe_read import read_regular, sha256_regular
 
 FORMAT_VERSION = 2
 SPACE = "cosine"
@@ -72,11 +74,8 @@ class IndexManifest:
     @classmethod
     def read(cls, path: Path) -> IndexManifest:
         """The manifest in ``path``; ValueError when a field is missing or of the wrong type or range."""
-        with open(path, "rb") as handle:  # bounded: a link to /dev/zero must not be read forever
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise ValueError("manifest file too large")
-        data = json.loads(raw.decode("utf-8"))
+        # bounded and non-blocking: a link to /dev/zero or a FIFO in its place is refused at once
+        data = json.loads(read_regular(path, MAX_MANIFEST_BYTES).decode("utf-8"))
         if not isinstance(data, dict) or set(data) != _MANIFEST_FIELDS:
             raise ValueError("manifest fields differ from the expected ones")
         params = data["params"]
@@ -116,6 +115,10 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+MAX_INDEX_BYTES = 1 << 40
+"""Never read more than this from an index file, whatever its manifest says."""
 
 
 class IndexMismatchError(LibraryError):
@@ -201,6 +204,13 @@ class VectorIndex:
         """A copy of the live labels."""
         with self._lock.read():
             return set(self._live)
+
+    def vector(self, photo_id: int) -> np.ndarray | None:
+        """The stored (normalised) vector of ``photo_id`` (None when it is not live)."""
+        with self._lock.read():
+            if int(photo_id) not in self._live:
+                return None
+            return np.asarray(self._index.get_items([int(photo_id)]), dtype=np.float32)[0]
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -342,15 +352,15 @@ class VectorIndex:
         index_path = directory / manifest.index_file
         if not problems:
             try:
-                st = index_path.stat()
+                st = os.lstat(index_path)
                 if not stat.S_ISREG(st.st_mode):
                     problems.append("index file is not a regular file")
                 elif st.st_size != manifest.index_bytes:
                     problems.append("index file size does not match its manifest (truncated?)")
-                elif file_sha256(index_path) != manifest.index_sha256:
+                elif sha256_regular(index_path, min(manifest.index_bytes, MAX_INDEX_BYTES)) != manifest.index_sha256:
                     problems.append("index file checksum does not match its manifest (damaged)")
-            except OSError:
-                problems.append("index file missing")
+            except OSError as error:
+                problems.append(f"index file missing or unreadable ({error})")
         if problems:
             raise IndexMismatchError("; ".join(problems))
         index = hnswlib.Index(space=SPACE, dim=manifest.dim)

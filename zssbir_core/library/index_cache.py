@@ -3,17 +3,30 @@
 The saved index is a cache of the database's vectors. Any process may load it or rebuild it in
 memory, but only the holder of the library's writer lock writes index files: a reader that finds
 the saved index stale saves its rebuild only if it can take the writer lock at once.
+
+A loaded index is checked against the database before it is used: the same set of photo ids, and
+a sample of its vectors equal to the database's. A file that fails any check (damaged, reordered,
+stale, a FIFO or a link in its place) is rebuilt from the database's vectors, with a log line. A
+save that fails (a full disk, a read-only folder) is logged and the index in memory still serves:
+the database holds the vectors, so the next run rebuilds the file.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
-from zssbir_core.errors import LibraryError
+import numpy as np
+
+from zssbir_core.errors import LibraryError, ZssbirError
 from zssbir_core.index import ExactIndex, HnswParams, IndexMismatchError, VectorIndex, vector_index_class
 from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.store import LibraryStore
+
+log = logging.getLogger(__name__)
+SAMPLE = 32
+"""Vectors of a loaded index compared with the database's (spread over the ids)."""
 
 
 class IndexCache:
@@ -53,13 +66,31 @@ class IndexCache:
                 if self.run_active.is_set() or other_writer:
                     return current  # a run is writing: use what we have until it is done
             try:
-                self._index = vector_index_class().load(
+                loaded = vector_index_class().load(
                     self.directory, model_id=model_id, generation=generation,
                     count=self.store.vector_count(model_id), params=self.params, dim=self._dim(),
                 )
-            except IndexMismatchError:
+                self._agrees_with_database(loaded, model_id)
+                self._index = loaded
+            except IndexMismatchError as error:
+                if (self.directory / "index.json").exists() or any(self.directory.glob("exact*")):
+                    log.warning("the saved index of %s is not used (%s): rebuilt from the database's vectors",
+                                self.directory.parent, error)
                 self.rebuild()
             return self._index
+
+    def _agrees_with_database(self, index: VectorIndex | ExactIndex, model_id: str) -> None:
+        """Raise ``IndexMismatchError`` unless ``index`` holds the database's ids and a sample of its vectors."""
+        ids = self.store.vector_ids(model_id)
+        if index.ids() != set(ids):
+            raise IndexMismatchError("the index holds other photo ids than the database")
+        for photo_id in ids[:: max(1, len(ids) // SAMPLE)]:
+            stored, indexed = self.store.vector_of(photo_id, model_id), index.vector(photo_id)
+            if stored is None or indexed is None or stored.shape != indexed.shape:
+                raise IndexMismatchError(f"photo {photo_id} has no vector of the index's size")
+            norm = float(np.linalg.norm(stored)) * float(np.linalg.norm(indexed))
+            if not norm > 0 or float(stored @ indexed) / norm < 0.999:
+                raise IndexMismatchError(f"the index's vector of photo {photo_id} differs from the database's")
 
     def rebuild(self) -> VectorIndex | ExactIndex:
         """Build the index afresh from the database's vectors; saved if this process may write."""
@@ -90,15 +121,20 @@ class IndexCache:
             if self.closed or index is None or index.generation != self.store.generation():
                 return
             if self.writer_lock.held:
-                index.save(self.directory, index.generation)
+                self._save(index)
             elif self._try_lock():
                 try:
                     if index.generation == self.store.generation():
-                        index.save(self.directory, index.generation)
-                except (OSError, LibraryError):
-                    pass  # a reader's save is a favour to the next reader; the search goes on
+                        self._save(index)
                 finally:
                     self.writer_lock.release()
+
+    def _save(self, index: VectorIndex | ExactIndex) -> None:
+        try:
+            index.save(self.directory, index.generation)
+        except (OSError, ZssbirError) as error:  # the database is the truth: the next load rebuilds
+            log.warning("the index of %s is not saved (%s); searches use the one in memory",
+                        self.directory.parent, error)
 
     def _try_lock(self) -> bool:
         try:

@@ -354,6 +354,11 @@ class LibraryStore:
             if good:
                 yield [row[0] for row in good], np.stack([np.frombuffer(row[1], dtype=np.float32) for row in good])
 
+    def vector_ids(self, model_id: str) -> list[int]:
+        """The ids of the photos holding a vector of ``model_id``, in order."""
+        rows = self._query("SELECT photo_id FROM embeddings WHERE model_id = ? ORDER BY photo_id", (model_id,))
+        return [row[0] for row in rows]
+
     def vector_of(self, photo_id: int, model_id: str) -> np.ndarray | None:
         rows = self._query(
             "SELECT vector FROM embeddings WHERE photo_id = ? AND model_id = ?", (int(photo_id), model_id)
