@@ -17,6 +17,7 @@ import json
 import os
 import re
 import stat
+import struct
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -123,6 +124,37 @@ MAX_INDEX_BYTES = 1 << 40
 
 class IndexMismatchError(LibraryError):
     """The index on disk is missing, damaged or stale; rebuild it from the database."""
+
+
+_HEADER = struct.Struct("<QQQQQQiIQQQdQ")  # hnswlib's saveIndex header (hnswalg.h)
+
+
+def check_saved_file(path: Path, elements: int) -> None:
+    """Raise ``LibraryError`` unless ``path`` is a complete hnswlib file of ``elements`` elements.
+
+    hnswlib writes with a C++ stream and reports no write error: on a full disk it leaves a
+    truncated file. Its layout is a header, the level-0 block of every element, then per element a
+    4-byte size and that many bytes of upper-level links; walking the sizes must end exactly at
+    the end of the file, as hnswlib's own loader checks.
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        header = handle.read(_HEADER.size)
+        complete = len(header) == _HEADER.size
+        if complete:
+            count, per_element = _HEADER.unpack(header)[2:4]
+            position = _HEADER.size + count * per_element
+            complete = count == elements and position + 4 * count <= size
+        if complete:
+            handle.seek(position)
+            tail = handle.read(size - position)
+            offset, walked = 0, 0
+            while walked < count and offset + 4 <= len(tail):
+                offset += 4 + struct.unpack_from("<I", tail, offset)[0]
+                walked += 1
+            complete = walked == count and offset == len(tail) and position + len(tail) == size
+    if not complete:
+        raise LibraryError(f"the index file {path.name} was not written completely (is the disk full?)")
 
 
 def checked_vectors(ids: Sequence[int], vectors: np.ndarray, dim: int) -> np.ndarray:
@@ -286,6 +318,7 @@ class VectorIndex:
         with atomic_path(directory / name) as temp:
             with self._lock.read():
                 self._index.save_index(str(temp))
+                check_saved_file(temp, self._index.element_count)
                 manifest = IndexManifest(
                     format_version=FORMAT_VERSION,
                     dim=self.dim,
