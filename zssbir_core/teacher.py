@@ -6,27 +6,34 @@ class's soft label, a 1000-d distribution over ImageNet classes. During training
 ImageNet head is pulled towards the soft label of its sample's class, for sketches and photos
 alike. The labels are computed once and cached under ``paths.cache_dir()/teacher``, keyed by the
 dataset fingerprint, the class list, the backbone, its weights file, the temperature and the
-input size.
+input size. The cache is optional: a file that cannot be read (damaged, a FIFO, a link, too large)
+is computed again, and one that cannot be written (a read-only or full disk) is logged and
+training goes on. It is read into memory, never memory-mapped (a file replaced while it is mapped
+kills the process with SIGBUS).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
 from zssbir_core import paths
 from zssbir_core.atomic import atomic_path
 from zssbir_core.data.domains import PHOTO
 from zssbir_core.data.folder import FolderDataset
-from zssbir_core.errors import DatasetError
+from zssbir_core.errors import DatasetError, ZssbirError
+from zssbir_core.safe_read import read_regular
 
+log = logging.getLogger(__name__)
 CACHE_VERSION = 1
+_MAX_CACHE_HEADER = 1 << 20
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -115,13 +122,13 @@ def class_soft_labels(
         dataset, backbone=backbone, weights=weights, temperature=temperature, image_size=image_size
     )
     path = folder / f"{key}.safetensors"
-    if path.is_file():
-        try:
-            labels = load_file(str(path))["soft_labels"]
-            if labels.shape == (len(dataset.classes), 1000):
-                return labels
-        except (OSError, KeyError, RuntimeError, ValueError, SafetensorError):
-            pass  # a damaged cache file is rebuilt below
+    try:
+        labels = load(read_regular(path, len(dataset.classes) * 1000 * 4 + _MAX_CACHE_HEADER))["soft_labels"]
+        if labels.shape == (len(dataset.classes), 1000) and labels.dtype == torch.float32 \
+                and bool(torch.isfinite(labels).all()):
+            return labels
+    except (OSError, KeyError, RuntimeError, ValueError, SafetensorError):
+        pass  # missing, damaged or not a plain file: computed again below
     labels = compute_class_soft_labels(
         dataset,
         backbone=backbone,
@@ -132,7 +139,10 @@ def class_soft_labels(
         num_workers=num_workers,
         progress=progress,
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temp:
-        save_file({"soft_labels": labels.contiguous()}, str(temp), metadata={"classes": json.dumps(dataset.classes)})
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as temp:
+            save_file({"soft_labels": labels.contiguous()}, str(temp), metadata={"classes": json.dumps(dataset.classes)})
+    except (OSError, SafetensorError, ZssbirError) as error:  # a read-only or full disk: only a cache
+        log.warning("the teacher's soft labels are not cached in %s (%s); training goes on", folder, error)
     return labels

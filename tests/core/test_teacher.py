@@ -75,3 +75,54 @@ def test_class_without_photos_is_refused(dataset: FolderDataset, tmp_path: Path)
     with pytest.raises(DatasetError, match="square"):
         teacher.compute_class_soft_labels(sketches_only, backbone="efficientnet_lite0", temperature=1.0,
                                           image_size=64, device=CPU)
+
+
+def test_a_cache_folder_that_cannot_be_written_only_warns(dataset: FolderDataset, tmp_path: Path, caplog) -> None:
+    """Issue 21 item 8: the cache write is optional. Here ``teacher`` cannot be created because a
+    plain file holds its place (an OS failure that stops root too); the labels are still returned."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "teacher").write_text("not a folder")
+    kwargs = dict(backbone="efficientnet_lite0", temperature=1.0, image_size=64, device=CPU, cache_dir=cache)
+    with caplog.at_level("WARNING", logger="zssbir_core.teacher"):
+        labels = teacher.class_soft_labels(dataset, **kwargs)
+    assert labels.shape == (2, 1000) and torch.isfinite(labels).all()
+    assert any("not cached" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_a_read_only_or_full_cache_folder_only_warns(tmp_path: Path) -> None:
+    """The cache folder on a read-only bind mount, then on a full tmpfs, in an ``unshare -rm`` child
+    (real EROFS and ENOSPC; skipped where unprivileged namespaces are not allowed)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    make_dataset(tmp_path / "data", classes=2, photos=3, sketches=1)
+    cache = tmp_path / "cache"
+    (cache / "teacher").mkdir(parents=True)
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import sys, torch\n"
+        "from pathlib import Path\n"
+        "from zssbir_core import teacher\n"
+        "from zssbir_core.data.folder import scan_folder_dataset\n"
+        "labels = teacher.class_soft_labels(scan_folder_dataset(Path(sys.argv[1])), backbone='efficientnet_lite0',\n"
+        "    temperature=1.0, image_size=64, device=torch.device('cpu'), cache_dir=Path(sys.argv[2]))\n"
+        "print('LABELS', tuple(labels.shape))\n")
+    repo = Path(__file__).resolve().parents[2]
+    run = f"{sys.executable} {script} {tmp_path / 'data'} {cache}"
+    setups = {"read-only": f"mount --bind -o ro {cache} {cache}",
+              "full": f"mount -t tmpfs -o size=64k tmpfs {cache} && mkdir {cache}/teacher && "
+                      f"(head -c 1m /dev/zero > {cache}/filler 2>/dev/null; true)"}
+    for name, setup in setups.items():
+        child = subprocess.run(["unshare", "-rm", "sh", "-c", f"{setup} && exec {run}"], capture_output=True, text=True,
+                               timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+        if child.returncode != 0 and "mount" in child.stderr and "LABELS" not in child.stdout:
+            if "Traceback" not in child.stderr:
+                pytest.skip(f"mount namespaces are not allowed here: {child.stderr.strip()}")
+        assert child.returncode == 0 and "LABELS (2, 1000)" in child.stdout, f"{name}: {child.stderr[-2000:]}"
+        assert "not cached" in child.stderr, name
