@@ -8,6 +8,12 @@ The file is adopted only if it is empty (a new library) or a zssbir library; ano
 SQLite file is refused. Any SQLite failure (a damaged page, a file that is not a database)
 becomes a ``LibraryError`` with a clear message.
 
+A library whose folder (or database file) cannot be written, on a read-only mount say, is opened
+read-only: SQLite's ``mode=ro``, and ``immutable=1`` when no ``-wal``/``-shm`` file is there (WAL
+needs a ``-shm`` file, which a read-only folder cannot hold). Searching and listing work; any
+change raises ``LibraryError``. Whether the folder can be written is asked of the OS (``os.access``,
+which answers EROFS on a read-only mount even for root, and honours permissions for other users).
+
 Paths are stored as text; a path whose name is not valid UTF-8 (``os.fsdecode`` keeps its bad
 bytes as surrogate escapes) is stored with each bad byte as NUL and two hex digits. No file name
 holds a NUL, so the form is reversible and valid names are stored unchanged.
@@ -15,10 +21,12 @@ holds a NUL, so the form is reversible and valid names are stored unchanged.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,8 +124,10 @@ class LibraryStore:
         self._lock = threading.RLock()
         if not create and not path.is_file():
             raise LibraryError(f"{path.parent} holds no zssbir library")
+        self.read_only = path.is_file() and not _writable(path)
         try:
-            self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(_read_only_uri(path) if self.read_only else path, timeout=30.0,
+                                       check_same_thread=False, isolation_level=None, uri=self.read_only)
             self._db.text_factory = _text  # damaged text must not raise in the middle of a query
         except sqlite3.Error as error:
             raise LibraryError(f"the library database {path} cannot be opened: {error}") from None
@@ -131,6 +141,9 @@ class LibraryStore:
     def _open_schema(self, path: Path) -> None:
         """Check (or create) the schema; a foreign or newer database raises LibraryError."""
         self._db.execute("PRAGMA busy_timeout = 30000")
+        if self.read_only:
+            self._check_read_only_schema(path)
+            return
         with self.transaction() as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and not _is_library(db, tables):
@@ -156,6 +169,16 @@ class LibraryStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
+
+    def _check_read_only_schema(self, path: Path) -> None:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables or not _is_library(self._db, tables):
+            raise LibraryError(f"{path} is not a zssbir library database, and its folder cannot be written")
+        version = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is None or not str(version[0]).isdigit() or int(version[0]) != SCHEMA_VERSION:
+            raise LibraryError(f"{path.parent} is read-only and holds library format {version and version[0]!r}, "
+                               f"not {SCHEMA_VERSION}: open it where it can be written once")
+        self._db.execute("PRAGMA query_only = ON")
 
     def close(self) -> None:
         with self._lock:
@@ -403,6 +426,16 @@ class LibraryStore:
     def forget_skipped(self, paths: Iterable[str]) -> None:
         with self.transaction() as db:
             db.executemany("DELETE FROM skipped WHERE path = ?", [(to_db(p),) for p in paths])
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+
+
+def _read_only_uri(path: Path) -> str:
+    """``mode=ro``, plus ``immutable=1`` when no WAL files exist (nor can be made) beside ``path``."""
+    shared = all(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro" + ("" if shared else "&immutable=1")
 
 
 def _set_meta(db: sqlite3.Connection, key: str, value: str | None) -> None:
