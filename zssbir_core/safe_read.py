@@ -15,30 +15,22 @@ import os
 import stat
 from pathlib import Path
 
-_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-          | getattr(os, "O_NOFOLLOW", 0))
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | _NOFOLLOW
 
 
 class UnsafeFileError(OSError):
     """The file is a link, a FIFO, a device or a folder, or larger than its cap."""
 
 
-def regular_file_size(path: str | os.PathLike[str]) -> int:
-    """The size of ``path`` if it is a regular file and not a link; ``UnsafeFileError`` otherwise
-    (``FileNotFoundError`` when it is missing)."""
-    mode = os.lstat(path)
-    if not stat.S_ISREG(mode.st_mode):
-        raise UnsafeFileError(f"{path} is not a regular file")
-    return mode.st_size
-
-
-def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
-    """The content of the regular file ``path`` (not a link), at most ``max_bytes`` long.
+def read_regular(path: str | os.PathLike[str], max_bytes: int, *, follow_links: bool = False) -> bytes:
+    """The content of the regular file ``path`` (not a link, unless ``follow_links``), at most
+    ``max_bytes`` long.
 
     Raises ``FileNotFoundError`` when it is missing, ``UnsafeFileError`` when it is not a regular
     file or is larger than ``max_bytes``, and other ``OSError`` when it cannot be read.
     """
-    fd = _open(Path(path))
+    fd = _open(Path(path), follow_links)
     try:
         _check(path, os.fstat(fd), max_bytes)
         chunks: list[bytes] = []
@@ -53,9 +45,9 @@ def read_regular(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         os.close(fd)
 
 
-def _open(path: Path) -> int:
+def _open(path: Path, follow_links: bool = False) -> int:
     try:
-        return os.open(path, _FLAGS)
+        return os.open(path, _FLAGS & ~_NOFOLLOW if follow_links else _FLAGS)
     except OSError as error:
         if path.is_symlink():
             raise UnsafeFileError(f"{path} is a symbolic link") from error

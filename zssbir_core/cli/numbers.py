@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-MAX_BATCH = 4096
-MAX_WORKERS = 256
-MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 32, 1024
+from zssbir_core.training.config_schema import MAX_BATCH, MAX_IMAGE_SIZE, MAX_WORKERS, MIN_IMAGE_SIZE
+
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = MIN_IMAGE_SIZE, MAX_IMAGE_SIZE  # one schema: the training settings' limits
 MAX_RESULTS = 100_000
 
 

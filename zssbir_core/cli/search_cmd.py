@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"query": display_path(sketch),
                                   "results": [{"path": display_path(r.path), "score": round(r.score, 6)}
-                                              for r in results]}),
+                                              for r in results]}, allow_nan=False),
                       flush=True)
             else:
                 print(f"{display_path(sketch)}:")

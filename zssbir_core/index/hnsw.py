@@ -158,18 +158,23 @@ def check_saved_file(path: Path, elements: int) -> None:
 
 
 def checked_vectors(ids: Sequence[int], vectors: np.ndarray, dim: int) -> np.ndarray:
-    """``vectors`` as contiguous float32 rows, one per id, of dimension ``dim`` (else ValueError)."""
+    """``vectors`` as contiguous finite float32 rows, one per id, of dimension ``dim`` (else ValueError)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape != (len(ids), dim):
         raise ValueError(f"expected {len(ids)} vectors of dimension {dim}, got shape {vectors.shape}")
+    if not np.isfinite(vectors).all():
+        raise ValueError("vectors that are not finite numbers (NaN or infinity) cannot be indexed")
     return vectors
 
 
 def checked_query(vector: np.ndarray, dim: int) -> np.ndarray:
-    """``vector`` as a float32 vector of dimension ``dim`` (else LibraryError)."""
+    """``vector`` as a finite float32 vector of dimension ``dim`` (else LibraryError)."""
     query = np.asarray(vector, dtype=np.float32).reshape(-1)
     if query.shape[0] != dim:
         raise LibraryError(f"query vector has dimension {query.shape[0]}, the index holds {dim}")
+    if not np.isfinite(query).all():
+        raise LibraryError("the model gave a query vector that is not finite numbers (NaN or infinity); "
+                           "nothing can be ranked by it (use another model)")
     return query
 
 

@@ -308,6 +308,10 @@ class LibraryStore:
         A file whose size or mtime changed loses its vectors of every model. Returns the photo
         ids (in order), the new generation and the thumbnail keys that are no longer used.
         """
+        if any(not np.isfinite(item.vector).all() for item in items):
+            raise LibraryError("the model gave vectors that are not finite numbers (NaN or infinity), which "
+                               "cannot be searched; nothing of this batch is stored. Use another model "
+                               "(a diverged fine-tuning gives such vectors)")
         ids: list[int] = []
         stale_thumbs: list[str] = []
         now = time.time()

@@ -1,4 +1,5 @@
-"""Training settings: one dataclass, filled from a named recipe, a JSON file and command-line flags."""
+"""Training settings: one dataclass, filled from a named recipe, a JSON file and command-line flags,
+and checked by one schema (``config_schema``) whichever of them a value comes from."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from zssbir_core.errors import ZssbirError
+from zssbir_core.models.schema import SchemaError
+from zssbir_core.safe_read import read_regular
+from zssbir_core.training.config_schema import check_settings
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-MINING_MODES = ("hardest", "semihard")
+_MAX_CONFIG_BYTES = 1 << 20
 
 
 class ConfigError(ZssbirError):
@@ -77,29 +80,11 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ConfigError`` naming the first bad value."""
-        checks = [
-            (self.image_size >= 32, "image_size must be at least 32"),
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.batches_per_epoch is None or self.batches_per_epoch >= 1, "batches_per_epoch must be >= 1"),
-            (self.classes_per_batch >= 2, "classes_per_batch must be at least 2 (negatives come from other classes)"),
-            (self.samples_per_domain >= 1, "samples_per_domain must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (0.0 <= self.frozen_fraction <= 1.0, "frozen_fraction must be between 0 and 1"),
-            (min(self.lq, self.lc, self.lk) >= 0, "loss weights lq, lc, lk must not be negative"),
-            (self.lq + self.lc + self.lk > 0, "at least one of the loss weights lq, lc, lk must be positive"),
-            (self.temperature > 0, "temperature must be positive"),
-            (0.0 <= self.pseudo_sketch_fraction < 1.0, "pseudo_sketch_fraction must be in [0, 1)"),
-            (self.mining in MINING_MODES, f"mining must be one of {', '.join(MINING_MODES)}"),
-            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
-            (self.embedding_dim is None or self.embedding_dim >= 2, "embedding_dim must be >= 2 or null"),
-            (self.val_every >= 1, "val_every must be at least 1"),
-            (self.time_budget_min is None or self.time_budget_min > 0, "time_budget_min must be positive or null"),
-            (not isinstance(self.val_classes, int) or self.val_classes >= 0, "val_classes must not be negative"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"bad training setting: {message}")
+        """Raise ``ConfigError`` naming the first bad value (``config_schema.FIELDS``)."""
+        try:
+            check_settings(dataclasses.asdict(self))
+        except SchemaError as error:
+            raise ConfigError(f"bad training setting: {error}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -124,12 +109,16 @@ def recipe_names() -> list[str]:
 
 def _read_json(text: str, source: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ConfigError(f"{source} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must hold a JSON object of settings")
     return data
+
+
+def _refuse_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not a number a setting can hold", name, 0)
 
 
 def load_recipe(name: str) -> TrainConfig:
@@ -144,7 +133,7 @@ def load_config_file(base: TrainConfig, path: str | Path) -> TrainConfig:
     """``base`` overridden by the settings in the JSON file ``path``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from error
+        text = read_regular(path, _MAX_CONFIG_BYTES, follow_links=True).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {getattr(error, 'strerror', None) or error}") from error
     return base.updated(_read_json(text, str(path)), str(path))

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from zssbir_core.data.domains import PHOTO, SKETCH
+from zssbir_core.errors import ZssbirError
 from zssbir_core.losses import DomainBalancedQuadrupletLoss, KnowledgePreservationLoss, SemanticClassificationLoss
 from zssbir_core.training.config import TrainConfig
 from zssbir_core.training.events import Losses
@@ -61,6 +62,10 @@ def train_loader(
     )
 
 
+class TrainingDivergedError(ZssbirError):
+    """The loss became NaN or infinite: nothing trained from here on would be usable."""
+
+
 class TrainStep:
     """One optimisation step of ``model`` (the network, or its DistributedDataParallel wrapper)."""
 
@@ -105,6 +110,10 @@ class TrainStep:
         loss_c = self.semantic(output.class_logits.float(), labels) if cfg.lc else zero
         loss_k = self.knowledge(output.imagenet_logits.float(), self.soft_labels[labels]) if cfg.lk else zero
         loss = cfg.lq * loss_q + cfg.lc * loss_c + cfg.lk * loss_k
+        if not bool(torch.isfinite(loss.detach())):
+            raise TrainingDivergedError(
+                f"the training loss is {float(loss.detach())} (not a finite number): the run diverged and stops as "
+                f"failed; lower lr (now {cfg.lr:g}) or check the starting model. The last saved model is kept.")
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()

@@ -216,3 +216,24 @@ def test_drawn_sketches_join_real_ones_at_the_asked_fraction(tmp_path: Path) -> 
     assert result.status == "completed" and result.steps == 4
     with pytest.raises(ConfigError, match="pseudo_sketch_fraction"):
         TrainConfig(pseudo_sketch_fraction=1.5)
+
+
+@pytest.mark.slow
+def test_a_loss_that_is_not_finite_stops_the_run_as_failed(data: Path, tmp_path: Path) -> None:
+    """Issue 21 item 11: ``lr: 1e30`` gave a NaN loss and the run still "completed". Here the resume
+    state of an interrupted run is damaged into NaN weights (a real file on disk): the first step's
+    loss is NaN and the run must stop as failed, with no summary and no "completed" event."""
+    from safetensors.torch import save_file
+
+    config = TrainConfig(**{**TINY, "epochs": 2, "batches_per_epoch": 2})
+    stop = threading.Event()
+    Trainer(config, data, tmp_path / "run", device="cpu", callbacks=[Recorder(stop, 1)], stop=stop).run()
+    weights_file = tmp_path / "run" / "resume" / "weights.safetensors"
+    weights = {k: (torch.full_like(v, float("nan")) if v.is_floating_point() else v)
+               for k, v in load_file(str(weights_file)).items()}
+    save_file(weights, str(weights_file))
+    recorder = Recorder()
+    with pytest.raises(ZssbirError, match="not a finite number"):
+        Trainer(config, data, tmp_path / "run", device="cpu", callbacks=[recorder], resume=True).run()
+    assert not (tmp_path / "run" / "summary.json").exists()
+    assert all(event["event"] != "end" for event in recorder.events)
