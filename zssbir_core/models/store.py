@@ -41,6 +41,7 @@ from zssbir_core.models.checkpoint import (
 )
 from zssbir_core.models.safe_io import read_regular_file
 from zssbir_core.models.schema import Nullable, Object, Str
+from zssbir_core.models.store_temporaries import claim, release, remove_abandoned
 
 ENTRY_FILE = "entry.json"
 CHECKPOINT_DIR = "checkpoint"
@@ -102,6 +103,7 @@ class ModelStore:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else paths.models_dir()
+        remove_abandoned(self.root)  # left by an import or a delete that was killed
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class ModelStore:
         created = _now()
         key = self._new_key(name or info.backbone, created)
         tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}-"))
+        held = claim(tmp)  # released when this process ends, however it ends
         try:
             (tmp / CHECKPOINT_DIR).mkdir()
             _write_checked(checked, tmp / CHECKPOINT_DIR)
@@ -168,6 +171,7 @@ class ModelStore:
         except OSError as error:
             raise ModelStoreError(f"cannot add the model to {self.root}: {error.strerror or error}") from error
         finally:
+            release(held)
             shutil.rmtree(tmp, ignore_errors=True)
         return self.get(key)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,74 @@ def test_a_broken_entry_is_left_out_of_the_list(store: ModelStore, checkpoint: P
         store.get(broken.key)
     with pytest.raises(ModelStoreError, match="not a model key"):
         store.get("../outside")
+
+
+_KILLED_IMPORT = """
+import os, signal, sys, time
+from zssbir_core.models import store as store_module
+from zssbir_core.models.store import ModelStore
+
+def write_then(checked, directory):
+    original(checked, directory)
+    print("COPIED", flush=True)
+    if sys.argv[3] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of the import
+    time.sleep(60)  # an import still going on
+
+original = store_module._write_checked
+store_module._write_checked = write_then
+ModelStore(sys.argv[1]).import_checkpoint(sys.argv[2])
+"""
+
+
+def _hidden(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if p.name.startswith(".")]
+
+
+def _age(folder: Path, seconds: float) -> None:
+    import time
+
+    for path in [folder, *folder.rglob("*")]:
+        os.utime(path, (time.time() - seconds,) * 2, follow_symlinks=False)
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_an_import_killed_midway_leaves_nothing_after_the_next_open(checkpoint: Path, tmp_path: Path) -> None:
+    """Issue 21 item 12: SIGKILL during an import left a 12 MB hidden folder in the store for ever."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "models"
+    root.mkdir()
+    child = subprocess.run([sys.executable, "-c", _KILLED_IMPORT, str(root), str(checkpoint), "kill"],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9 and "COPIED" in child.stdout, child.stderr
+    (left,) = _hidden(root)
+    ModelStore(root)
+    assert _hidden(root) == [left], "a folder changed a moment ago may still be an import that is starting"
+    _age(left, 120)
+    assert ModelStore(root).list() == [] and _hidden(root) == []
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_an_import_in_progress_in_another_process_is_left_alone(checkpoint: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "models"
+    root.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_IMPORT, str(root), str(checkpoint), "wait"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "COPIED"
+        (busy,) = _hidden(root)
+        _age(busy, 3600)
+        ModelStore(root)
+        assert busy.is_dir(), "the living import keeps its folder"
+    finally:
+        child.kill()
+        child.wait()
+    ModelStore(root)
+    assert _hidden(root) == []
