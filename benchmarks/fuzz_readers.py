@@ -10,7 +10,16 @@ Targets (``--targets``), each fed through the path the app and the command line 
   ``load_state_dict``;
 - ``hnsw`` and ``manifest``: the saved index file and ``index.json`` of a small real library, then
   ``PhotoLibrary.open`` + ``vector_index()`` (load or rebuild) + a search;
-- ``sqlite``: pages of that library's ``library.sqlite``, then open, list, count, search.
+- ``sqlite``: pages of that library's ``library.sqlite``, then open, list, count, search;
+- ``exact`` and ``exact-manifest``: ``exact-<generation>.npz`` and ``exact.json`` of the same
+  library indexed with the exact (numpy) index, as above; a third of the npz cases rewrite the
+  arrays (ids reversed, repeated or negative, NaN vectors, other dtypes or shapes) with a manifest
+  made to match (size and SHA-256), so that only the checks against the database can tell;
+- ``config``: the ``standard`` recipe mutated as a ``--config`` JSON file (JSON and byte level,
+  NaN and infinities included), then ``load_config_file``; an accepted one must meet the schema.
+
+Every library case also compares the top 5 of its search with brute force over the database's
+vectors: a different answer is counted as ``wrong``.
 
 Mutations: bit flips, byte runs set to boundary values, truncation, splices (a chunk copied over
 another), header fields overwritten with boundary values (hnsw, safetensors length), and for JSON
@@ -30,13 +39,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import os
 import queue
 import random
 import resource
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,11 +55,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from fuzz_cases import BOUNDARY_INTS, Target, flip_bits, mutate_bytes, mutate_json, set_run  # this script's folder
+from fuzz_model_targets import ModelJsonTarget, SafetensorsTarget
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-TARGETS = ("model-json", "safetensors", "hnsw", "manifest", "sqlite")
-BOUNDARY_INTS = (0, 1, -1, 2**31 - 1, -(2**31), 2**32 - 1, 2**63 - 1, 2**64 - 1, 255, 4096)
+TARGETS = ("model-json", "safetensors", "hnsw", "manifest", "sqlite", "exact", "exact-manifest", "config")
 CASE_TIMEOUT_S = 120.0
 
 
@@ -80,176 +91,16 @@ def build_templates(root: Path) -> None:
         for _ in library.index(embedder, workers=1):
             pass
         library.vector_index()
-
-
-# ----------------------------------------------------------------------------- mutations
-
-
-def _flip_bits(data: bytearray, rng: random.Random, low: int = 0, high: int | None = None) -> None:
-    high = len(data) if high is None else min(high, len(data))
-    for _ in range(rng.choice((1, 1, 2, 4, 8, 32))):
-        if high > low:
-            position = rng.randrange(low, high)
-            data[position] ^= 1 << rng.randrange(8)
-
-
-def _set_run(data: bytearray, rng: random.Random, low: int = 0, high: int | None = None) -> None:
-    high = len(data) if high is None else min(high, len(data))
-    if high <= low:
-        return
-    start = rng.randrange(low, high)
-    length = rng.choice((1, 2, 4, 8, 16, 64))
-    value = rng.choice((0x00, 0xFF, 0x7F, 0x80, rng.randrange(256)))
-    data[start:start + length] = bytes([value]) * len(data[start:start + length])
-
-
-def _splice(data: bytearray, rng: random.Random) -> None:
-    if len(data) < 4:
-        return
-    length = rng.randrange(1, max(2, min(len(data) // 2, 4096)))
-    source = rng.randrange(0, len(data) - length + 1)
-    target = rng.randrange(0, len(data) - length + 1)
-    data[target:target + length] = data[source:source + length]
-
-
-def mutate_bytes(data: bytes, rng: random.Random, *, hot: int = 0) -> bytes:
-    """One random byte-level mutation; ``hot`` bytes at the start (a header) get most of them."""
-    out = bytearray(data)
-    kind = rng.choice(("flip", "flip", "set", "splice", "truncate", "extend"))
-    in_header = hot and rng.random() < 0.7
-    if kind == "flip":
-        _flip_bits(out, rng, 0, hot if in_header else None)
-    elif kind == "set":
-        _set_run(out, rng, 0, hot if in_header else None)
-    elif kind == "splice":
-        _splice(out, rng)
-    elif kind == "truncate":
-        del out[rng.randrange(0, max(1, len(out))):]
-    else:
-        out += bytes(rng.randrange(256) for _ in range(rng.choice((1, 8, 100))))
-    return bytes(out)
-
-
-def _random_value(rng: random.Random) -> Any:
-    return rng.choice([
-        None, True, False, 0, -1, 1, 2**31, 2**63, -(2**63), 10**30, 1e308, -1e308, float("nan"), float("inf"),
-        0.5, "", "x" * rng.choice((1, 300, 100_000)), "../../etc/passwd", [], [1, 2], {}, {"a": None},
-        json.loads("[" * 400 + "]" * 400), ["c"] * 30_000,
-    ])
-
-
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, prefix + (key,))
-    elif isinstance(value, list):
-        for index, child in enumerate(value[:20]):
-            found += _paths(child, prefix + (index,))
-    return found
-
-
-def mutate_json(value: Any, rng: random.Random) -> Any:
-    """Replace, delete or add a random value somewhere in a parsed JSON document."""
-    value = json.loads(json.dumps(value))
-    path = rng.choice(_paths(value))
-    if not path:
-        return _random_value(rng)
-    parent = value
-    for key in path[:-1]:
-        parent = parent[key]
-    action = rng.random()
-    if action < 0.15 and isinstance(parent, dict):
-        parent.pop(path[-1], None)
-    elif action < 0.25 and isinstance(parent, dict):
-        parent[f"extra{rng.randrange(100)}"] = _random_value(rng)
-    else:
-        parent[path[-1]] = _random_value(rng)
-    return value
+    shutil.copytree(root / "library", root / "library-exact", ignore=shutil.ignore_patterns("index", "thumbnails"))
+    os.environ["ZSSBIR_INDEX"] = "exact"
+    try:
+        with PhotoLibrary.open(root / "library-exact") as library:
+            library.vector_index()
+    finally:
+        del os.environ["ZSSBIR_INDEX"]
 
 
 # ----------------------------------------------------------------------------- cases
-
-
-class Target:
-    """Prepared once per child; ``run(i)`` makes and reads case ``i``."""
-
-    def __init__(self, name: str, templates: Path, scratch: Path) -> None:
-        self.name = name
-        self.templates = templates
-        self.scratch = scratch
-
-    def rng(self, case: int) -> random.Random:
-        return random.Random(f"{self.name}:{case}")
-
-
-class ModelJsonTarget(Target):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.meta = (self.templates / "ckpt" / "model.json").read_bytes()
-        self.weights = (self.templates / "ckpt" / "model.safetensors").read_bytes()
-        self.folder = self.scratch / "ckpt"
-        self.folder.mkdir()
-        (self.folder / "model.safetensors").write_bytes(self.weights)
-
-    def run(self, case: int) -> str:
-        from zssbir_core.models import load_checkpoint
-        from zssbir_core.models.model_json import content_hash
-
-        rng = self.rng(case)
-        if rng.random() < 0.5:
-            data = mutate_bytes(self.meta, rng)
-        else:
-            meta = mutate_json(json.loads(self.meta), rng)
-            if isinstance(meta, dict) and rng.random() < 0.5:
-                try:
-                    meta["content_hash"] = content_hash({**meta, "format_version": 2}, self.weights)
-                except (TypeError, ValueError, KeyError, RecursionError):
-                    pass
-            data = json.dumps(meta).encode()
-        (self.folder / "model.json").write_bytes(data)
-        load_checkpoint(self.folder)
-        return "accepted"
-
-
-class SafetensorsTarget(Target):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        from zssbir_core.models import read_checkpoint_info
-        from zssbir_core.models.checkpoint import _network, expected_tensors
-
-        self.weights = (self.templates / "ckpt" / "model.safetensors").read_bytes()
-        (self.header_size,) = struct.unpack("<Q", self.weights[:8])
-        info = read_checkpoint_info(self.templates / "ckpt")
-        self.expected = expected_tensors(info)
-        self.net = _network(info)
-
-    def run(self, case: int) -> str:
-        from safetensors.torch import load as load_safetensors
-
-        from zssbir_core.models import safetensors_header
-
-        rng = self.rng(case)
-        hot = 8 + self.header_size
-        choice = rng.random()
-        if choice < 0.15:  # the length field itself
-            data = struct.pack("<Q", rng.choice(BOUNDARY_INTS) % 2**64) + self.weights[8:]
-        elif choice < 0.45:  # the header's JSON, re-serialised with a correct length
-            header = mutate_json(json.loads(self.weights[8:hot]), rng)
-            raw = json.dumps(header).encode()
-            data = struct.pack("<Q", len(raw)) + raw + self.weights[hot:]
-        else:
-            data = mutate_bytes(self.weights, rng, hot=hot)
-        where = f"case {case}"
-        header = safetensors_header.read_header(data, where)
-        safetensors_header.check_against(header, self.expected, where)
-        try:
-            self.net.load_state_dict(load_safetensors(data))
-        except Exception as error:  # what load_checkpoint turns into ModelLoadError
-            from zssbir_core.errors import ModelLoadError
-
-            raise ModelLoadError(str(error)) from error
-        return "accepted"
 
 
 class LibraryTarget(Target):
@@ -276,10 +127,19 @@ class LibraryTarget(Target):
             library.photo_count()
             library.skipped()
             library.search_vectors(self.query / max(float((self.query ** 2).sum()) ** 0.5, 1e-9), k=5)
-            library.search_vectors(self.query, k=5)  # a second search after any rebuild
+            hits = library.search_vectors(self.query, k=5)  # a second search after any rebuild
+            return "accepted" if [h.id for h in hits] == self.truth(library) else "wrong"
         finally:
             library.close()
-        return "accepted"
+
+    def truth(self, library: Any) -> list[int]:
+        """The top 5 ids by brute force over the database's vectors."""
+        import numpy as np
+
+        model, dim = library.model_id, int(library.store.meta("embedding_dim") or 0)
+        pairs = [(i, v) for ids, vs in library.store.iter_vectors(model, dim) for i, v in zip(ids, vs)]
+        scores = [(-float(v @ self.query) / max(float(np.linalg.norm(v)), 1e-12), i) for i, v in pairs]
+        return [i for _, i in sorted(scores)[:5]]
 
     def run(self, case: int) -> str:
         directory = self.fresh(case)
@@ -314,7 +174,10 @@ class HnswTarget(LibraryTarget):
 
 class ManifestTarget(LibraryTarget):
     def mutate(self, directory: Path, rng: random.Random) -> None:
-        path = directory / "index" / "index.json"
+        self.mutate_file(directory / "index" / "index.json", rng)
+
+    @staticmethod
+    def mutate_file(path: Path, rng: random.Random) -> None:
         text = path.read_bytes()
         if rng.random() < 0.5:
             path.write_bytes(mutate_bytes(text, rng))
@@ -332,9 +195,9 @@ class SqliteTarget(LibraryTarget):
         low, high = number * page, (number + 1) * page
         kind = rng.choice(("flip", "flip", "set", "zero-page", "copy-page", "truncate"))
         if kind == "flip":
-            _flip_bits(data, rng, low, high)
+            flip_bits(data, rng, low, high)
         elif kind == "set":
-            _set_run(data, rng, low, high)
+            set_run(data, rng, low, high)
         elif kind == "zero-page":
             data[low:high] = bytes(len(data[low:high]))
         elif kind == "copy-page":
@@ -345,8 +208,101 @@ class SqliteTarget(LibraryTarget):
         path.write_bytes(bytes(data))
 
 
+class ExactTarget(LibraryTarget):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        os.environ["ZSSBIR_INDEX"] = "exact"  # this child reads and rebuilds with the exact index
+        self.source = self.templates / "library-exact"
+
+    def mutate(self, directory: Path, rng: random.Random) -> None:
+        path = next((directory / "index").glob("exact-*.npz"))
+        choice = rng.random()
+        if choice < 0.4:
+            path.write_bytes(mutate_bytes(path.read_bytes(), rng, hot=64))
+            return
+        if choice < 0.7:
+            data = mutate_bytes(path.read_bytes(), rng, hot=64)
+        else:
+            data = self.rewritten_arrays(path, rng)
+        path.write_bytes(data)
+        manifest_path = directory / "index" / "exact.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["index_bytes"] = len(data)
+        if "index_sha256" in manifest:  # absent in the format before issue 21
+            manifest["index_sha256"] = hashlib.sha256(data).hexdigest()
+        manifest_path.write_text(json.dumps(manifest))
+
+    @staticmethod
+    def rewritten_arrays(path: Path, rng: random.Random) -> bytes:
+        import io
+
+        import numpy as np
+
+        with np.load(path) as saved:
+            ids, vectors = saved["ids"].copy(), saved["vectors"].copy()
+        kind = rng.choice(("reverse", "repeat", "negative", "nan", "dtype", "shape", "swap-rows"))
+        if kind == "reverse":
+            ids = ids[::-1].copy()
+        elif kind == "repeat":
+            ids[1] = ids[0]
+        elif kind == "negative":
+            ids[rng.randrange(len(ids))] = -rng.randrange(1, 2**62)
+        elif kind == "nan":
+            vectors[rng.randrange(len(vectors))] = np.nan
+        elif kind == "dtype":
+            vectors = vectors.astype(np.float64)
+        elif kind == "shape":
+            vectors = vectors[:, : vectors.shape[1] // 2]
+        else:
+            vectors[[0, 1]] = vectors[[1, 0]]
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=ids, vectors=vectors)
+        return buffer.getvalue()
+
+
+class ExactManifestTarget(ExactTarget):
+    def mutate(self, directory: Path, rng: random.Random) -> None:
+        ManifestTarget.mutate_file(directory / "index" / "exact.json", rng)
+
+
+class ConfigTarget(Target):
+    """The ``standard`` recipe, mutated, as a ``--config`` file; an accepted one must meet the schema."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        from importlib import resources
+
+        self.text = (resources.files("zssbir_core.training") / "recipes" / "standard.json").read_bytes()
+        self.path = self.scratch / "config.json"
+
+    def run(self, case: int) -> str:
+        from zssbir_core.training.config import load_config_file, load_recipe
+        from zssbir_core.training.config_schema import check_settings
+
+        rng = self.rng(case)
+        choice = rng.random()
+        if choice < 0.2:
+            self.path.write_bytes(mutate_bytes(self.text, rng))
+        elif choice < 0.5:  # a number scaled by up to 1000x either way: near the bounds, in and out
+            settings = json.loads(self.text)
+            name = rng.choice([k for k, v in settings.items() if isinstance(v, (int, float)) and not isinstance(v, bool)])
+            value = (settings[name] or 1) * 10 ** rng.uniform(-3, 3) * rng.choice((1, 1, 1, -1))
+            settings[name] = round(value) if isinstance(settings[name], int) and rng.random() < 0.7 else value
+            self.path.write_text(json.dumps(settings))
+        else:
+            settings = json.loads(self.text)
+            for _ in range(rng.choice((1, 1, 2, 4))):
+                settings = mutate_json(settings, rng)
+            self.path.write_text(json.dumps(settings))  # NaN and Infinity written as JSON's extensions
+        config = load_config_file(load_recipe("quick"), self.path).to_dict()
+        check_settings(config)
+        json.dumps(config, allow_nan=False)
+        return "accepted"
+
+
 TARGET_CLASSES = {"model-json": ModelJsonTarget, "safetensors": SafetensorsTarget, "hnsw": HnswTarget,
-                  "manifest": ManifestTarget, "sqlite": SqliteTarget}
+                  "manifest": ManifestTarget, "sqlite": SqliteTarget, "exact": ExactTarget,
+                  "exact-manifest": ExactManifestTarget, "config": ConfigTarget}
 
 
 def run_case(target: Target, case: int) -> dict[str, Any]:
@@ -433,14 +389,14 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         counts = collections.Counter(case["outcome"] for case in cases)
         kinds: dict[str, dict[str, Any]] = {}
         for case in cases:
-            if case["outcome"] in ("unexpected", "crash", "hang"):
+            if case["outcome"] in ("wrong", "unexpected", "crash", "hang"):
                 key = f"{case['outcome']}: {case.get('error', '').split(':')[0]} {case.get('where', '')}".strip()
                 entry = kinds.setdefault(key, {"count": 0, "cases": [], "example": case.get("error", "")})
                 entry["count"] += 1
                 if len(entry["cases"]) < 5:
                     entry["cases"].append(case["case"])
         summary[target] = {"cases": len(cases), **{k: counts.get(k, 0) for k in
-                                                     ("accepted", "refused", "unexpected", "crash", "hang")},
+                                                     ("accepted", "refused", "wrong", "unexpected", "crash", "hang")},
                            "problems": kinds}
     return summary
 
@@ -484,7 +440,7 @@ def main() -> int:
         print(json.dumps(report, indent=1))
         if args.output:
             args.output.write_text(json.dumps({**report, "cases": results}, indent=1, default=str) + "\n")
-        bad = sum(s["crash"] + s["hang"] + s["unexpected"] for s in summary.values())
+        bad = sum(s["crash"] + s["hang"] + s["unexpected"] + s["wrong"] for s in summary.values())
         return 1 if bad else 0
 
 
