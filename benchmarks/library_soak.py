@@ -9,6 +9,11 @@ Three processes share one library for ``--duration`` seconds (default 10 minutes
 - an editor changes the watched folders in a loop: copies new photos in, deletes some, moves some
   to another folder, renames folders, touches files.
 
+Options: ``--index exact`` runs every process with the exact (numpy) index instead of hnswlib;
+``--app-indexer`` makes the indexer the app's own (``zssbir_desktop.engine.Engine`` on a Qt event
+loop, offscreen); ``--read-only-searcher`` adds a searcher that sees the library folder through a
+read-only bind mount (an ``unshare -rm`` child: real EROFS, while the others keep writing to it).
+
 At the end a last indexing run settles the library and the database is compared with the disk:
 ``lost`` counts photos on disk that the library does not have, ``doubled`` photos present twice
 (same path twice, or the same file content id twice in the index), ``stale`` rows whose file is
@@ -95,6 +100,60 @@ def indexer(library_dir: str, deadline: float, queue) -> None:
     _report("indexer", counts, errors, queue)
 
 
+def app_indexer(library_dir: str, deadline: float, queue) -> None:
+    """The indexer of the app: ``Engine.start_indexing`` on a Qt event loop, run after run."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import torch
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    torch.set_num_threads(1)
+    from zssbir_desktop.engine import Engine
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    engine = Engine()
+    engine.open_library(Path(library_dir))
+    engine.set_embedder(_embedder())
+    outcome: list[str] = []
+    engine.indexing_finished.connect(lambda cancelled: outcome.append("cancelled" if cancelled else "done"))
+    engine.indexing_failed.connect(lambda error: outcome.append(f"{type(error).__name__}: {error}"))
+    counts = {"index_runs": 0}
+    errors: list[str] = []
+    while time.time() < deadline:
+        outcome.clear()
+        if not engine.start_indexing():
+            errors.append("the app refused to start indexing")
+            break
+        while not outcome:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
+            time.sleep(0.01)
+        if outcome[0] == "done":
+            counts["index_runs"] += 1
+        else:
+            errors.append(outcome[0])
+    engine.shutdown()
+    _report("app_indexer", counts, errors, queue)
+
+
+class _PrintQueue:
+    """Where a searcher in another process tree (the read-only one) puts its report: stdout."""
+
+    def put(self, report: dict) -> None:
+        print(json.dumps(report), flush=True)
+
+
+def read_only_searcher(library_dir: Path, sketch: str, deadline: float) -> tuple[object, str]:
+    """Start a searcher that sees ``library_dir`` through a read-only bind mount; (process, why not)."""
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return None, "unshare is not installed"
+    command = (f"mount --bind -o ro {library_dir} {library_dir} && exec {sys.executable} {__file__} "
+               f"--role read-only-searcher --work {library_dir} --sketch {sketch} --deadline {deadline}")
+    process = subprocess.Popen(["unshare", "-rm", "sh", "-c", command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    return process, ""
+
+
 def editor(photos_dir: str, pool: list[str], deadline: float, seed: int, queue) -> None:
     rng = random.Random(seed)
     root = Path(photos_dir)
@@ -158,7 +217,18 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="sketchy-seen100 folder")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed)")
     parser.add_argument("--output", type=Path, help="also write the report here as JSON")
+    parser.add_argument("--index", choices=("hnswlib", "exact"), default="hnswlib", help="the vector index to use")
+    parser.add_argument("--app-indexer", action="store_true", help="index with the app's Engine on a Qt loop")
+    parser.add_argument("--read-only-searcher", action="store_true",
+                        help="add a searcher that sees the library through a read-only bind mount")
+    parser.add_argument("--role", help=argparse.SUPPRESS)
+    parser.add_argument("--sketch", help=argparse.SUPPRESS)
+    parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role == "read-only-searcher":
+        searcher(str(args.work), args.sketch, args.deadline, _PrintQueue())
+        return 0
+    os.environ["ZSSBIR_INDEX"] = args.index  # every process, the children included
     if not (args.data / "photo").is_dir():
         parser.error(f"no photos in {args.data}")
 
@@ -185,18 +255,30 @@ def main() -> int:
     roles = [
         context.Process(target=searcher, args=(str(library_dir), sketch, deadline, queue)),
         context.Process(target=searcher, args=(str(library_dir), sketch, deadline, queue)),
-        context.Process(target=indexer, args=(str(library_dir), deadline, queue)),
+        context.Process(target=app_indexer if args.app_indexer else indexer, args=(str(library_dir), deadline, queue)),
         context.Process(target=editor, args=(str(photos_dir), pool, deadline, 1, queue)),
     ]
     for process in roles:
         process.start()
+    read_only, not_run = read_only_searcher(library_dir, sketch, deadline) if args.read_only_searcher else (None, "")
     reports = [queue.get(timeout=args.duration + 900) for _ in roles]
     for process in roles:
         process.join()
     crashed = [p.exitcode for p in roles if p.exitcode != 0]
+    if read_only is not None:
+        out, err = read_only.communicate(timeout=900)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if lines:
+            reports.append({**json.loads(lines[-1]), "role": "read_only_searcher"})
+        else:
+            not_run = f"the read-only searcher reported nothing (rc {read_only.returncode}): {err.strip()[-300:]}"
+        if read_only.returncode != 0 and lines:
+            crashed.append(read_only.returncode)
     final = settle_and_compare(library_dir, photos_dir)
     totals: dict = {"seconds": round(time.time() - started, 1), "load_average": os.getloadavg(),
-                    "crashed_processes": len(crashed)}
+                    "crashed_processes": len(crashed), "index": args.index, "app_indexer": args.app_indexer}
+    if not_run:
+        totals["read_only_searcher"] = f"not run: {not_run}"
     for report in reports:
         for key, value in report.items():
             if isinstance(value, int):

@@ -31,6 +31,7 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -141,7 +142,7 @@ def load_image(path: str | os.PathLike[str], *, target_size: int | None = None) 
     return LoadedImage(rgb, width, height, image_format)
 
 
-def _open_regular(path: Path):
+def _open_regular(path: Path) -> BinaryIO:
     """``path`` opened for reading without blocking (a FIFO) and checked to be a regular, non-empty file."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:

@@ -196,17 +196,18 @@ class ExactIndex:
         try:
             manifest = ExactManifest.read(directory / MANIFEST_NAME)
         except FileNotFoundError:
-            raise IndexMismatchError("no exact index manifest") from None
+            raise IndexMismatchError("no exact index manifest", stale=True) from None
         except (OSError, ValueError, TypeError, RecursionError) as error:
             raise IndexMismatchError(f"unreadable exact index manifest ({error})") from None
         expected = (FORMAT_VERSION, model_id, generation, count)
         found = (manifest.format_version, manifest.model_id, manifest.generation, manifest.count)
         if found != expected:
-            raise IndexMismatchError(f"exact index holds {found}, expected {expected} (format, model, generation, count)")
+            raise IndexMismatchError(f"exact index holds {found}, expected {expected} (format, model, generation, count)",
+                                     stale=True)
         if manifest.index_file != f"exact-{generation}.npz" or not 0 < manifest.dim <= MAX_DIM:
             raise IndexMismatchError("exact index manifest names another file or a bad size")
         if dim is not None and manifest.dim != dim:
-            raise IndexMismatchError(f"exact index has dimension {manifest.dim}, the library's vectors {dim}")
+            raise IndexMismatchError(f"exact index has dimension {manifest.dim}, the library's vectors {dim}", stale=True)
         ids, vectors = _read_arrays(directory / manifest.index_file, manifest)
         index = cls(manifest.dim, model_id=model_id, params=params, capacity=count)
         index.add(ids.tolist(), vectors)

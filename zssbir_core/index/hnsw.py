@@ -123,7 +123,14 @@ MAX_INDEX_BYTES = 1 << 40
 
 
 class IndexMismatchError(LibraryError):
-    """The index on disk is missing, damaged or stale; rebuild it from the database."""
+    """The index on disk is missing, damaged or stale; rebuild it from the database.
+
+    ``stale``: it is only out of date or missing (another process changed the library), not damaged.
+    """
+
+    def __init__(self, message: str, *, stale: bool = False) -> None:
+        super().__init__(message)
+        self.stale = stale
 
 
 _HEADER = struct.Struct("<QQQQQQiIQQQdQ")  # hnswlib's saveIndex header (hnswalg.h)
@@ -369,7 +376,7 @@ class VectorIndex:
         try:
             manifest = IndexManifest.read(manifest_path)
         except FileNotFoundError:
-            raise IndexMismatchError("no index manifest") from None
+            raise IndexMismatchError("no index manifest", stale=True) from None
         except (OSError, ValueError, TypeError, KeyError, RecursionError) as error:
             raise IndexMismatchError(f"unreadable index manifest ({error})") from None
         problems = []
@@ -388,6 +395,7 @@ class VectorIndex:
         if not 0 < manifest.dim <= MAX_DIM:
             problems.append(f"dimension {manifest.dim} out of range")
         index_path = directory / manifest.index_file
+        stale = bool(problems)  # the header differs: the file is another generation's, not checked
         if not problems:
             try:
                 st = os.lstat(index_path)
@@ -400,7 +408,7 @@ class VectorIndex:
             except OSError as error:
                 problems.append(f"index file missing or unreadable ({error})")
         if problems:
-            raise IndexMismatchError("; ".join(problems))
+            raise IndexMismatchError("; ".join(problems), stale=stale)
         index = hnswlib.Index(space=SPACE, dim=manifest.dim)
         try:  # the file's own capacity (covered by the checksum), never the manifest's
             index.load_index(str(index_path))

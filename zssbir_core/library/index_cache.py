@@ -73,9 +73,10 @@ class IndexCache:
                 self._agrees_with_database(loaded, model_id)
                 self._index = loaded
             except IndexMismatchError as error:
-                if (self.directory / "index.json").exists() or any(self.directory.glob("exact*")):
-                    log.warning("the saved index of %s is not used (%s): rebuilt from the database's vectors",
-                                self.directory.parent, error)
+                stale = error.stale or self.store.generation() != generation  # changed meanwhile
+                log.log(logging.INFO if stale else logging.WARNING,
+                        "the saved index of %s is not used (%s): rebuilt from the database's vectors",
+                        self.directory.parent, error)
                 self.rebuild()
             return self._index
 

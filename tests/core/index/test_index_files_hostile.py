@@ -161,3 +161,14 @@ def test_the_rebuilt_index_replaces_the_damage_on_disk(library: Path, caplog, ba
     loaded = cls.load(library / "index", model_id="m", generation=store.generation(), count=COUNT, dim=DIM)
     assert loaded.count == COUNT
     store.close()
+
+
+def test_an_index_that_is_only_out_of_date_is_rebuilt_without_a_warning(library: Path, caplog) -> None:
+    """Another process indexed since the save: ordinary, so the log line is INFO, not WARNING."""
+    store = LibraryStore(library / DATABASE_NAME, create=False)
+    store.write_embeddings("m", [NewEmbedding("/photos/new.jpg", 1, 1, 1, 1, "knew", _vectors(seed=3)[0])])
+    store.close()
+    with caplog.at_level(logging.INFO, logger="zssbir_core.library.index_cache"):
+        assert _cache(library).current().count == COUNT + 1
+    levels = {r.levelname for r in caplog.records if "rebuilt from the database" in r.getMessage()}
+    assert levels == {"INFO"}
