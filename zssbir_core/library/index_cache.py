@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.store import LibraryStore
 
 log = logging.getLogger(__name__)
+RELOAD_AFTER_S = 0.05
+"""A saved index that fails its checks is read once more after this long before it is rebuilt."""
 SAMPLE = 32
 """Vectors of a loaded index compared with the database's (spread over the ids)."""
 
@@ -65,19 +68,25 @@ class IndexCache:
                 other_writer = not self.writer_lock.held and not self.writer_lock.is_free()
                 if self.run_active.is_set() or other_writer:
                     return current  # a run is writing: use what we have until it is done
-            try:
-                loaded = vector_index_class().load(
-                    self.directory, model_id=model_id, generation=generation,
-                    count=self.store.vector_count(model_id), params=self.params, dim=self._dim(),
-                )
-                self._agrees_with_database(loaded, model_id)
-                self._index = loaded
-            except IndexMismatchError as error:
-                stale = error.stale or self.store.generation() != generation  # changed meanwhile
-                log.log(logging.INFO if stale else logging.WARNING,
-                        "the saved index of %s is not used (%s): rebuilt from the database's vectors",
-                        self.directory.parent, error)
-                self.rebuild()
+            for attempt in range(2):
+                try:
+                    loaded = vector_index_class().load(
+                        self.directory, model_id=model_id, generation=generation,
+                        count=self.store.vector_count(model_id), params=self.params, dim=self._dim(),
+                    )
+                    self._agrees_with_database(loaded, model_id)
+                    self._index = loaded
+                    break
+                except IndexMismatchError as error:
+                    stale = error.stale or self.store.generation() != generation  # changed meanwhile
+                    if not stale and attempt == 0:
+                        time.sleep(RELOAD_AFTER_S)  # another process may be between its file and its manifest
+                        continue
+                    log.log(logging.INFO if stale else logging.WARNING,
+                            "the saved index of %s is not used (%s): rebuilt from the database's vectors",
+                            self.directory.parent, error)
+                    self.rebuild()
+                    break
             return self._index
 
     def _agrees_with_database(self, index: VectorIndex | ExactIndex, model_id: str) -> None:
