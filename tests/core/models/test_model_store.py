@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -131,9 +134,13 @@ def _hidden(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.name.startswith(".")]
 
 
-def _age(folder: Path, seconds: float) -> None:
-    import time
+def _empty_store(tmp_path: Path) -> Path:
+    root = tmp_path / "models"
+    root.mkdir()
+    return root
 
+
+def _age(folder: Path, seconds: float) -> None:
     for path in [folder, *folder.rglob("*")]:
         os.utime(path, (time.time() - seconds,) * 2, follow_symlinks=False)
 
@@ -142,11 +149,7 @@ def _age(folder: Path, seconds: float) -> None:
 @pytest.mark.slow
 def test_an_import_killed_midway_leaves_nothing_after_the_next_open(checkpoint: Path, tmp_path: Path) -> None:
     """Issue 21 item 12: SIGKILL during an import left a 12 MB hidden folder in the store for ever."""
-    import subprocess
-    import sys
-
-    root = tmp_path / "models"
-    root.mkdir()
+    root = _empty_store(tmp_path)
     child = subprocess.run([sys.executable, "-c", _KILLED_IMPORT, str(root), str(checkpoint), "kill"],
                            capture_output=True, text=True, timeout=120)
     assert child.returncode == -9 and "COPIED" in child.stdout, child.stderr
@@ -160,11 +163,7 @@ def test_an_import_killed_midway_leaves_nothing_after_the_next_open(checkpoint: 
 @pytest.mark.subprocess
 @pytest.mark.slow
 def test_an_import_in_progress_in_another_process_is_left_alone(checkpoint: Path, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    root = tmp_path / "models"
-    root.mkdir()
+    root = _empty_store(tmp_path)
     child = subprocess.Popen([sys.executable, "-c", _KILLED_IMPORT, str(root), str(checkpoint), "wait"],
                              stdout=subprocess.PIPE, text=True)
     try:
