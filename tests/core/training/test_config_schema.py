@@ -70,8 +70,10 @@ def test_a_fifo_as_config_file_is_refused_without_blocking(tmp_path: Path) -> No
         load_config_file(TrainConfig(), tmp_path / "config.json")
 
 
-@pytest.mark.parametrize("flags", [["--image-size", "100000"], ["--batch-size", "4096", "--image-size", "1024"],
-                                   ["--epochs", "0"], ["--seed", "-1"]])
+@pytest.mark.parametrize("flags", [
+    ["--image-size", "100000"], ["--epochs", "0"], ["--seed", "-1"],
+    pytest.param(["--batch-size", "4096", "--image-size", "1024"], marks=pytest.mark.slow),  # imports torch first
+])
 def test_flags_meet_the_same_limits(tmp_path: Path, flags: list[str], capsys) -> None:
     """``--batch-size 4096 --image-size 1024`` asked for ~50 GB a batch (and ~100 GB prefetched)."""
     (tmp_path / "data" / "a").mkdir(parents=True)
