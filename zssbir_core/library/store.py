@@ -366,7 +366,7 @@ class LibraryStore:
 
     def iter_vectors(self, model_id: str, dim: int, chunk: int = 4096) -> Iterator[tuple[list[int], np.ndarray]]:
         """All vectors of ``model_id`` in chunks of (ids, (n, dim) float32); damaged rows (another
-        length) are left out."""
+        length, or NaN and infinities stored by an older zssbir) are left out."""
         last = -1
         while True:
             rows = self._query(
@@ -378,8 +378,10 @@ class LibraryStore:
                 return
             last = rows[-1][0]
             good = [row for row in rows if isinstance(row[1], bytes) and len(row[1]) == 4 * dim]
-            if good:
-                yield [row[0] for row in good], np.stack([np.frombuffer(row[1], dtype=np.float32) for row in good])
+            vectors = [np.frombuffer(row[1], dtype=np.float32) for row in good]
+            finite = [(row[0], v) for row, v in zip(good, vectors) if np.isfinite(v).all()]
+            if finite:
+                yield [i for i, _ in finite], np.stack([v for _, v in finite])
 
     def vector_ids(self, model_id: str) -> list[int]:
         """The ids of the photos holding a vector of ``model_id``, in order."""

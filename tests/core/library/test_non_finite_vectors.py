@@ -38,3 +38,18 @@ def test_a_nan_query_is_refused_not_ranked(tmp_path: Path) -> None:
         hits = library.search_vectors(np.ones(16, np.float32), 5)
     text = json.dumps([{"score": round(h.score, 6)} for h in hits], allow_nan=False)
     assert "NaN" not in text and len(hits) == 5
+
+
+def test_nan_vectors_stored_by_an_older_zssbir_are_left_out_of_the_index(tmp_path: Path) -> None:
+    """main 051b4d7 stored NaN vectors of a diverged model; such a library must still be searched."""
+    from tests.core.library.test_read_only_library import make_library
+
+    folder = tmp_path / "library"
+    make_library(folder, save_index=False)
+    store = LibraryStore(folder / DATABASE_NAME, create=False)
+    with store.transaction() as db:  # what the older version wrote
+        db.execute("UPDATE embeddings SET vector = ? WHERE photo_id = 3", (np.full(16, np.nan, np.float32).tobytes(),))
+    store.close()
+    with PhotoLibrary.open(folder, create=False) as library:
+        hits = library.search_vectors(np.ones(16, np.float32), 100)
+    assert len(hits) == 39 and 3 not in {h.id for h in hits}
