@@ -179,10 +179,10 @@ def test_folder_filter_limits_results(qtbot, tmp_path, sketchy_root, small_embed
 
 
 def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
-    qtbot, tmp_path, sketchy_root, small_embedder
+    qtbot, tmp_path, shared_sketchy_root, small_embedder
 ) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
-    folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=25)
+    folder = copy_photos(shared_sketchy_root, tmp_path / "photos", per_class=25)
     cancelled: list[bool] = []
     window.engine.indexing_finished.connect(cancelled.append)
 

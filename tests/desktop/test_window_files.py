@@ -60,10 +60,10 @@ def test_save_sketch_as_png_and_report_failure(qtbot, tmp_path) -> None:
 
 
 def test_closing_during_indexing_stops_safely_and_next_start_resumes(
-    qtbot, tmp_path, sketchy_root, small_embedder
+    qtbot, tmp_path, shared_sketchy_root, small_embedder
 ) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
-    folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=25)
+    folder = copy_photos(shared_sketchy_root, tmp_path / "photos", per_class=25)
 
     def close_on_first_batch(event) -> None:
         if event.phase == "embed" and event.done > 0 and window.isVisible():
