@@ -201,4 +201,6 @@ def index_once(library: Any, embedder: Any, args: argparse.Namespace) -> int:
     if last is not None and last.phase == "cancelled":
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
+    if cancel.is_set():  # Ctrl-C or SIGTERM came as the run ended: stop now (index --watch too)
+        raise KeyboardInterrupt
     return 0
