@@ -2,8 +2,8 @@
 
 ``--add PATH`` adds folders to the library and indexes them, a bare run re-scans the library's
 folders, ``--remove PATH`` drops a folder and its photos, ``--watch`` keeps indexing changes as
-they happen. Ctrl-C or SIGTERM stops after the
-current batch, keeping everything indexed so far (the next run resumes), and exits 130.
+they happen. Ctrl-C or SIGTERM stops after the current batch, keeping everything indexed so far
+(the next run resumes), and exits 130; with ``--watch`` between runs, it stops watching and exits 0.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class ResultActions(QObject):
 
 
 FEEDBACK_KEYS = {"more": "Ctrl+Shift+Y", "not": "Ctrl+Shift+N", "undo": "Ctrl+Shift+U"}
-"""Yes / No / Undo: free among the window's shortcuts (README, "Using the app")."""
+"""Yes / No / Undo: keys that no other action of the window uses (README, "The app")."""
 
 
 def feedback_actions(window: QWidget, actions: ResultActions, undo: Callable[[], None]) -> list[QAction]:
