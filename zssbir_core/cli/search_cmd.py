@@ -13,12 +13,26 @@ from zssbir_core.cli import numbers
 from zssbir_core.cli.index_cmd import add_library_arguments, add_model_arguments
 
 
+class _SearchParser(argparse.ArgumentParser):
+    """Takes ``-0`` as the NUL-output flag and every other negative number (``--min-score -0.2``) as
+    a value; plain argparse, once a ``-0`` option exists, reads ``-0.2`` as ``-0`` with ``.2`` attached."""
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if arg_string != "-0" and self._negative_number_matcher.match(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "search",
-        help="find the photos that match sketches",
-        description="Print ranked photo paths with cosine scores for every sketch (the model is loaded once).",
-    )
+    parser_class, subparsers._parser_class = subparsers._parser_class, _SearchParser
+    try:
+        parser = subparsers.add_parser(
+            "search",
+            help="find the photos that match sketches",
+            description="Print ranked photo paths with cosine scores for every sketch (the model is loaded once).",
+        )
+    finally:
+        subparsers._parser_class = parser_class
     add_library_arguments(parser)
     parser.add_argument("--sketch", nargs="+", type=Path, required=True, metavar="FILE", help="sketch image files")
     parser.add_argument("--k", type=numbers.result_count, default=20, help="results per sketch (default 20)")

@@ -51,6 +51,8 @@ def test_paths_only_null_and_min_score(indexed, sketchy_root, capsysbinary, data
     threshold = ranked[2]["score"] - 1e-6  # the JSON rounds to 6 places
     assert main(search(indexed, "--sketch", sketch, "--k", "5", "--paths-only", "--min-score", str(threshold))) == 0
     assert capsysbinary.readouterr().out.decode().splitlines() == [r["path"] for r in ranked[:3]]
+    assert main(search(indexed, "--sketch", sketch, "--k", "5", "--paths-only", "--min-score", "-0.9")) == 0
+    assert len(capsysbinary.readouterr().out.decode().splitlines()) == 5  # a negative score is a value, not -0
     with pytest.raises(SystemExit, match="2"):  # one output format
         main(search(indexed, "--sketch", sketch, "--paths-only", "--json"))
 
