@@ -12,6 +12,8 @@ os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "sketchy-seen100"
+SAMPLE = REPO_ROOT / "tests" / "data" / "sample"
+"""The tests' own real sample (tests/data/sample/README.md): a few Sketchy classes, in the repository."""
 
 
 def running_in_ci() -> bool:
@@ -20,15 +22,21 @@ def running_in_ci() -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that reads the real Sketchy sample is a ``needs_data`` test."""
+    """A test that reads the big shared Sketchy sample is a ``needs_data`` test."""
     for item in items:
-        if "sketchy_root" in getattr(item, "fixturenames", ()):
+        if "shared_sketchy_root" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.needs_data)
 
 
 @pytest.fixture(scope="session")
 def sketchy_root() -> Path:
-    """The real Sketchy sample beside the checkout. Where it is absent its tests skip, and under CI
+    """The small real Sketchy sample inside the repository (same layout as the shared one): always there."""
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def shared_sketchy_root() -> Path:
+    """The big real Sketchy sample beside the checkout, for the tests that need its size. Where it is absent its tests skip, and under CI
     they fail: a green CI run has run every test."""
     if not (SHARED_DATA / "photo").is_dir():
         missing = f"the real Sketchy sample is missing: no {SHARED_DATA / 'photo'} (../shared/data/sketchy-seen100 beside the checkout)"

@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import REPO_ROOT, running_in_ci
 
 NEEDS_DATA = """
-def test_reads_the_sample(sketchy_root):
-    assert (sketchy_root / "photo").is_dir()
+def test_reads_the_sample(shared_sketchy_root):
+    assert (shared_sketchy_root / "photo").is_dir()
 
 
 def test_needs_nothing():

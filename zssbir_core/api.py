@@ -44,10 +44,12 @@ if TYPE_CHECKING:
     from zssbir_core.finetuning.holdout import HoldoutSplit
     from zssbir_core.library import FolderInfo, IndexProgress, PhotoLibrary, SearchResult, SkippedFile
     from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
+    from zssbir_core.library.watcher import FolderWatcher
     from zssbir_core.models.registry import Embedder
     from zssbir_core.models.resnet import DownloadCancelled
     from zssbir_core.models.store import ModelStore, StoredModel
     from zssbir_core.photo_metadata import PhotoMetadata
+    from zssbir_core.refine import Feedback, Rocchio
     from zssbir_core.search import SketchSearcher
 
 __all__ = [
@@ -58,6 +60,8 @@ __all__ = [
     "Embedder",
     "EndEvent",
     "EventFormatError",
+    "Feedback",
+    "FolderWatcher",
     "FolderDataset",
     "FolderInfo",
     "HoldoutSplit",
@@ -67,6 +71,7 @@ __all__ = [
     "ModelStore",
     "PhotoLibrary",
     "PhotoMetadata",
+    "Rocchio",
     "SearchResult",
     "SketchSearcher",
     "SkippedFile",
@@ -100,6 +105,7 @@ __all__ = [
     "training_command",
     "tune_malloc",
     "warmup_settings",
+    "watch_library",
 ]
 
 _LAZY = {
@@ -107,13 +113,16 @@ _LAZY = {
     "DeviceInfo": "zssbir_core.device",
     "DownloadCancelled": "zssbir_core.models.resnet",
     "Embedder": "zssbir_core.models.registry",
+    "Feedback": "zssbir_core.refine",
     "FolderDataset": "zssbir_core.data.folder",
+    "FolderWatcher": "zssbir_core.library.watcher",
     "FolderInfo": "zssbir_core.library.records",
     "HoldoutSplit": "zssbir_core.finetuning.holdout",
     "IndexProgress": "zssbir_core.library.records",
     "ModelStore": "zssbir_core.models.store",
     "PhotoLibrary": "zssbir_core.library.library",
     "PhotoMetadata": "zssbir_core.photo_metadata",
+    "Rocchio": "zssbir_core.refine",
     "SearchResult": "zssbir_core.library.records",
     "SketchSearcher": "zssbir_core.search",
     "SkippedFile": "zssbir_core.library.records",
@@ -149,6 +158,15 @@ def library_model_spec(model_id: str) -> tuple[str, int | None]:
     from zssbir_core.library.model_spec import model_spec_for
 
     return model_spec_for(model_id)
+
+
+def watch_library(library: PhotoLibrary, on_change: Callable[[], None]) -> FolderWatcher:
+    """Start watching the library's folders: ``on_change()`` is called (on the watcher's thread) a
+    moment after photos there are added, changed, moved or deleted; an indexing run then picks them
+    up. Follow folder changes with ``set_folders``; ``stop()`` it before closing the library."""
+    from zssbir_core.library.watcher import FolderWatcher
+
+    return FolderWatcher([f.path for f in library.folders()], on_change, ignore=[library.directory]).start()
 
 
 def make_searcher(library: PhotoLibrary, embedder: Embedder) -> SketchSearcher:

@@ -22,6 +22,7 @@ from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.imageio import check_proportions, open_image, to_rgb
 from zssbir_core.library import PhotoLibrary, SearchResult
 from zssbir_core.query_expansion import DEFAULT_EXPANSION, QueryExpansion, expand_query
+from zssbir_core.refine import DEFAULT_ROCCHIO, Feedback, Rocchio
 
 if TYPE_CHECKING:
     from zssbir_core.models.registry import Embedder
@@ -75,11 +76,22 @@ class SketchSearcher:
             )
 
     def search(
-        self, image: QueryImage, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None
+        self, image: QueryImage, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None,
+        *, feedback: Feedback | None = None, weights: Rocchio = DEFAULT_ROCCHIO,
     ) -> list[SearchResult]:
-        """The ``k`` photos closest to the sketch, best first, optionally only inside ``folders``."""
+        """The ``k`` photos closest to the sketch, best first, optionally only inside ``folders``.
+
+        ``feedback``: rounds of "more like this" / "not this" that move the query (``refine.py``).
+        A query file that is itself a photo of the library is left out of its own results.
+        """
         self._check_model()
-        return self.search_vector(self.embed(image), k, folders)
+        vector = self.embed(image)
+        if feedback:
+            vector = feedback.refine(vector, self.library.vector, weights)
+        itself = self.library.photo_id_of(image) if isinstance(image, (str, os.PathLike)) else None
+        if itself is None:
+            return self.search_vector(vector, k, folders)
+        return [r for r in self.search_vector(vector, k + 1, folders) if r.id != itself][:k]
 
     def search_vector(
         self, query: np.ndarray, k: int = 20, folders: Sequence[str | os.PathLike[str]] | None = None

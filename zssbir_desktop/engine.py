@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
+from zssbir_desktop.folder_watch import FolderWatch
 from zssbir_desktop.search_runner import SearchRunner
 from zssbir_desktop.workers import Report, Task, TaskRunner
 
 if TYPE_CHECKING:
-    from zssbir_core.api import Embedder, PhotoLibrary, SketchSearcher
+    from zssbir_core.api import Embedder, Feedback, PhotoLibrary, SketchSearcher
 
 log = logging.getLogger("zssbir.desktop")
 
@@ -52,6 +53,7 @@ class Engine(QObject):
         self.model_runner = TaskRunner(1, self)
         self.index_runner = TaskRunner(1, self)
         self.searches = SearchRunner(self)
+        self.folder_watch = FolderWatch(self, self)  # photos changed on disk are indexed within seconds
         self.searches.results.connect(self.results_ready)
         self.searches.failed.connect(lambda _request, error: self.search_failed.emit(error))
         self._index_task: Task | None = None
@@ -70,6 +72,7 @@ class Engine(QObject):
 
     def close_library(self) -> None:
         """Stop indexing and close the library (safe to call twice)."""
+        self.folder_watch.stop()
         self.cancel_indexing()
         self.index_runner.wait()
         self._index_task = None
@@ -236,13 +239,15 @@ class Engine(QObject):
 
     # -- search --------------------------------------------------------------------------------
 
-    def search(self, query: Image.Image | Path, k: int, folders: Sequence[str] | None = None) -> int | None:
-        """Search with a sketch or picture; the newest request's results arrive in ``results_ready``."""
+    def search(self, query: Image.Image | Path, k: int, folders: Sequence[str] | None = None,
+               feedback: Feedback | None = None) -> int | None:
+        """Search with a sketch or picture (moved by ``feedback``, "more like this" / "not this");
+        the newest request's results arrive in ``results_ready``."""
         searcher = self.searcher
         if searcher is None:
             return None
         chosen = [Path(f) for f in folders] if folders else None
-        return self.searches.submit(lambda: searcher.search(query, k=k, folders=chosen))
+        return self.searches.submit(lambda: searcher.search(query, k=k, folders=chosen, feedback=feedback))
 
     def similar(self, photo_id: int, k: int, folders: Sequence[str] | None = None) -> int | None:
         """Search with a photo of the library as the query."""

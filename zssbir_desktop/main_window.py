@@ -17,7 +17,7 @@ from zssbir_desktop.controllers import model_loading
 from zssbir_desktop.controllers.library_control import LibraryControl
 from zssbir_desktop.controllers.model_loading import ModelLoading, Offer
 from zssbir_desktop.controllers.query_input import QueryInput
-from zssbir_desktop.controllers.result_actions import ResultActions
+from zssbir_desktop.controllers.result_actions import ResultActions, feedback_actions
 from zssbir_desktop.controllers.search_session import SearchSession, Sketch
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.imageconv import qimage_to_pil
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.downloads = DownloadDialogs(self.models, self)
         self.width_spin = stroke_width_spin(self.canvas, self.settings)
         self.actions = build_actions(self)
+        self.feedback_actions = feedback_actions(self, self.result_actions, self.session.undo_refine)
         self.similar_action = self.actions.similar
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions, self.width_spin)
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.result_actions.error.connect(self.show_error)
         self.result_actions.status.connect(status)
         self.result_actions.similar_requested.connect(self._search_similar)
+        self.result_actions.feedback_given.connect(self.session.refine)
 
     # == what the controllers do, as the window's public surface ==================================
 

@@ -1,8 +1,9 @@
 """``zssbir-cli index``: watch folders and bring the library's index up to date.
 
-``--add PATH`` watches folders and indexes them, a bare run re-scans the watched folders,
-``--remove PATH`` stops watching a folder and drops its photos. Ctrl-C or SIGTERM stops after the
-current batch, keeping everything indexed so far (the next run resumes), and exits 130.
+``--add PATH`` adds folders to the library and indexes them, a bare run re-scans the library's
+folders, ``--remove PATH`` drops a folder and its photos, ``--watch`` keeps indexing changes as
+they happen. Ctrl-C or SIGTERM stops after the current batch, keeping everything indexed so far
+(the next run resumes), and exits 130; with ``--watch`` between runs, it stops watching and exits 0.
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="remove patterns from the library's exclude list")
     add_model_arguments(parser)
     parser.add_argument("--batch-size", type=numbers.batch_size, default=32, help="images per network batch")
-    parser.add_argument("--workers", type=numbers.workers, help="decoding threads (default: up to 4)")
+    parser.add_argument("--threads", type=numbers.workers, help="image decoding threads (default: up to 4)")
+    parser.add_argument("--workers", dest="old_workers", type=numbers.workers, help=argparse.SUPPRESS)
+    parser.add_argument("--watch", action="store_true",
+                        help="after indexing, keep watching the folders and index new, changed, moved and "
+                             "deleted photos within seconds, until Ctrl-C or SIGTERM (exit 0)")
     parser.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
                         help="bar: a progress bar on stderr; json: one JSON event a line on stdout")
     parser.set_defaults(run=run)
@@ -90,18 +95,69 @@ def run(args: argparse.Namespace) -> int:
             library.remove_exclude_patterns(args.remove_exclude)
         if args.exclude:
             library.add_exclude_patterns(args.exclude)
-        if (args.remove or args.exclude or args.remove_exclude) and not args.add:
-            if args.exclude or args.remove_exclude:
-                print(f"exclude patterns: {' '.join(library.exclude_patterns()) or '(none)'}; "
-                      "run zssbir-cli index to apply them", file=sys.stderr)
+        if args.exclude or args.remove_exclude:
+            print(f"exclude patterns: {' '.join(library.exclude_patterns()) or '(none)'}", file=sys.stderr)
+        if args.remove and not (args.add or args.exclude or args.remove_exclude):
             return 0
         if not library.folders():
+            if args.exclude or args.remove_exclude:
+                return 0  # nothing indexed yet: the patterns apply from the first run
             raise ZssbirError("the library watches no folder yet: add one with --add PATH")
+        if args.old_workers is not None:
+            print("note: index --workers is the old name of --threads (decoding threads); "
+                  "--workers means processes in embed and eval", file=sys.stderr)
         embedder = load_library_model(args, library)
-        return _index(library, embedder, args)
+        remember_model(args.model, embedder)
+        if args.watch:
+            return watch_folders(library, embedder, args)
+        return index_once(library, embedder, args)
 
 
-def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
+def remember_model(spec: str | None, embedder: Any) -> None:
+    """A checkpoint folder given with --model joins the trained models (the app's list), so that a
+    later search, in the CLI or the app, finds the library's model without --model."""
+    from zssbir_core.models.store import ModelStore
+
+    if spec is None or not Path(spec).is_dir():
+        return
+    store = ModelStore()
+    base = embedder.model_id.partition("@")[0]
+    if store.find(base) is None and store.find(spec) is None:
+        model = store.import_checkpoint(spec, name=Path(spec).resolve().name)
+        print(f"added {Path(spec)} to your trained models as {model.name!r} ({model.key})", file=sys.stderr)
+
+
+def watch_folders(library: Any, embedder: Any, args: argparse.Namespace) -> int:
+    """Index, then index again whenever photos change in the watched folders, until Ctrl-C or SIGTERM."""
+    from zssbir_core.library.watcher import FolderWatcher
+
+    status = index_once(library, embedder, args)
+    if status:
+        return status
+    changed, stop = threading.Event(), threading.Event()
+    folders = [f.path for f in library.folders()]
+    watcher = FolderWatcher(folders, changed.set, ignore=[library.directory]).start()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"watching {len(folders)} folder{'s' if len(folders) != 1 else ''} for new, changed, moved and "
+          "deleted photos; Ctrl-C stops", file=sys.stderr, flush=True)
+    try:
+        while not stop.is_set():
+            if changed.wait(0.2):
+                changed.clear()
+                status = index_once(library, embedder, args)
+                if status:
+                    return status
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+        signal.signal(signal.SIGTERM, previous)
+    print("stopped watching", file=sys.stderr)
+    return 0
+
+
+def index_once(library: Any, embedder: Any, args: argparse.Namespace) -> int:
+    """One indexing run with a progress bar or JSON events; 130 when interrupted (it resumes)."""
     from zssbir_core.paths import display_path
 
     cancel = threading.Event()
@@ -110,7 +166,8 @@ def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
     bar = None
     last = None
     try:
-        events = library.index(embedder, cancel=cancel, batch_size=args.batch_size, workers=args.workers)
+        events = library.index(embedder, cancel=cancel, batch_size=args.batch_size,
+                               workers=args.threads or args.old_workers)
         while True:
             try:
                 last = next(events)
@@ -136,11 +193,14 @@ def _index(library: Any, embedder: Any, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - started
     if args.progress != "json":
+        skipped = len(library.skipped())
         print(f"{library.photo_count()} photos indexed with {embedder.model_id} "
-              f"({last.done if last else 0} new or changed files read, {last.skipped if last else 0} skipped) "
-              f"in {seconds:.1f} s",
+              f"({last.done if last else 0} new or changed files read, {skipped} file{'s' if skipped != 1 else ''} skipped"
+              f"{': zssbir-cli library lists them' if skipped else ''}) in {seconds:.1f} s",
               file=sys.stderr)
     if last is not None and last.phase == "cancelled":
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
+    if cancel.is_set():  # Ctrl-C or SIGTERM came as the run ended: stop now (index --watch too)
+        raise KeyboardInterrupt
     return 0

@@ -126,6 +126,11 @@ class PhotoLibrary:
         photo_id, path, size, mtime_ns, width, height, thumb_key, indexed_at = row
         return PhotoRecord(photo_id, Path(path), size, mtime_ns / 1e9, width, height, thumb_key, indexed_at)
 
+    def photo_id_of(self, path: str | os.PathLike[str]) -> int | None:
+        """The id of the photo at ``path`` (as given or through symbolic links), None if it is not in the library."""
+        found = self.store.id_of(folder_key(path))
+        return found if found is not None else self.store.id_of(folder_key(os.path.realpath(path)))
+
     def skipped(self) -> list[SkippedFile]:
         """Files the last runs could not index, with the reason."""
         return self.store.skipped()

@@ -272,6 +272,10 @@ class LibraryStore:
         )
         return (rows[0][0], from_db(rows[0][1]), *rows[0][2:]) if rows else None
 
+    def id_of(self, path: str) -> int | None:
+        rows = self._query("SELECT id FROM photos WHERE path = ?", (to_db(path),))
+        return rows[0][0] if rows else None
+
     def paths_of(self, ids: Sequence[int]) -> dict[int, str]:
         if not ids:
             return {}

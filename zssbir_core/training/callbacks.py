@@ -50,8 +50,14 @@ class JsonLinesProgress(TrainingCallback):
         stream.flush()
 
 
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+"""tqdm's own layout minus its ``<remaining``: that counts every step, while a time budget may end the
+run long before; the trainer's ETA (``StepEvent.eta_s``, which knows the budget) is shown instead."""
+
+
 class TqdmProgress(TrainingCallback):
-    """A tqdm bar over all steps with each loss term, the learning rate and the last validation mAP."""
+    """A tqdm bar over all steps with the time left (the time budget included), each loss term, the
+    learning rate and the last validation mAP."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
@@ -71,10 +77,12 @@ class TqdmProgress(TrainingCallback):
                 self.teacher_bar.close()
             self.bar = tqdm(
                 total=event.total_steps, initial=event.resumed_from_step, desc="training", unit="step", file=stream,
+                bar_format=BAR_FORMAT,
             )
         elif isinstance(event, StepEvent) and self.bar is not None:
             losses = event.losses
             postfix = {
+                "left": tqdm.format_interval(event.eta_s),
                 "ep": event.epoch,
                 "loss": f"{losses.total:.3f}",
                 "Lq": f"{losses.quadruplet:.3f}",

@@ -1,5 +1,6 @@
 """The search session: the current query, the debounced search after each stroke, paging ("show
-more"), the folder filter and "find similar"; only the newest request's results are shown."""
+more"), the folder filter, "find similar" and refining ("more like this" / "not this", a round at a
+time, undoable; the canvas stays the base); only the newest request's results are shown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from zssbir_core.api import Feedback
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import describe_error
 
@@ -54,6 +56,7 @@ class SearchSession(QObject):
         self._query: Query | None = None
         self._blank = True
         self._folders: frozenset[str] = frozenset()
+        self.feedback = Feedback()
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(SEARCH_DELAY_MS)
@@ -84,6 +87,7 @@ class SearchSession(QObject):
         self._page_k = self.page_size
         if blank:
             self._query = None
+            self.feedback.clear()
             self.timer.stop()
             self.cleared.emit()
             self.status.emit("Draw something to search")
@@ -103,8 +107,27 @@ class SearchSession(QObject):
         self._page_k += self.page_size
         self.search_now()
 
+    def refine(self, liked: list[int], disliked: list[int]) -> None:
+        """One round of feedback on the results: search again, moved towards ``liked`` photos and
+        away from ``disliked`` ones (the sketch stays the base)."""
+        if isinstance(self._query, SimilarPhoto) or not self.has_query():
+            self.status.emit("Draw or open a picture first: refining moves a sketch's search")
+            return
+        self.feedback.add_round(liked, disliked)
+        self._page_k = self.page_size
+        self.search_now()
+
+    def undo_refine(self) -> None:
+        """Take back the last round of feedback and search again."""
+        if self.feedback.undo():
+            self._page_k = self.page_size
+            self.search_now()
+        else:
+            self.status.emit('Nothing to undo: no "more like this" or "not this" yet')
+
     def find_similar(self, photo_id: int) -> None:
         """Search with the library's photo ``photo_id`` as the query."""
+        self.feedback.clear()
         self._query = SimilarPhoto(int(photo_id))
         self._page_k = self.page_size
         self.search_now()
@@ -143,7 +166,8 @@ class SearchSession(QObject):
         if isinstance(self._query, SimilarPhoto):
             engine.similar(self._query.photo_id, self._page_k, folders)
         elif self._query is not None:
-            engine.search(self._query, self._page_k, folders)
+            rounds = Feedback([dict(marks) for marks in self.feedback.rounds])  # a copy for the worker thread
+            engine.search(self._query, self._page_k, folders, feedback=rounds)
 
     def _show_results(self, _request: int, results: Iterable[Any]) -> None:
         shown = list(results)

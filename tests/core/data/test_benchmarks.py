@@ -34,8 +34,8 @@ def test_both_sketchy_splits_cover_the_same_125_classes():
     assert sake == eccv
 
 
-def test_sake_unseen_are_exactly_the_classes_missing_from_the_shared_sample(sketchy_root):
-    present = {p.name for p in (sketchy_root / "photo").iterdir() if p.is_dir()}
+def test_sake_unseen_are_exactly_the_classes_missing_from_the_shared_sample(shared_sketchy_root):
+    present = {p.name for p in (shared_sketchy_root / "photo").iterdir() if p.is_dir()}
     assert set(load_split("sketchy_sake", "seen")) == present
     assert not set(load_split("sketchy_sake", "unseen")) & present
 

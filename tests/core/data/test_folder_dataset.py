@@ -209,8 +209,8 @@ def test_stroke_width_jitter_thickens_and_thins_without_erasing():
 
 
 @pytest.mark.slow
-def test_real_sketchy_sample(sketchy_root):
-    dataset = scan_folder_dataset(sketchy_root, check_images=False)
+def test_real_sketchy_sample(shared_sketchy_root):
+    dataset = scan_folder_dataset(shared_sketchy_root, check_images=False)
     assert len(dataset.classes) == 100 and dataset.has_sketches
     assert dataset.counts()["cat"] == (25, 60)
     assert isinstance(dataset.subset(["cat", "dog"]), FolderDataset)
