@@ -112,3 +112,18 @@ def test_bad_inputs_are_clear():
         retrieval_metrics(q, [5, 6], q, [0, 1])
     with pytest.raises(ValueError, match="gallery is empty"):
         retrieval_metrics(q, [0, 1], np.zeros((0, 3)), [])
+
+
+def test_numpy_and_torch_paths_give_the_same_figures(random_case):
+    import torch
+
+    from zssbir_core.evaluation.metrics_torch import retrieval_metrics_torch
+
+    q, ql, g, gl = random_case
+    ties = np.repeat(g[:20], 3, axis=0), np.repeat(gl[:20], 3)  # equal scores: ranked in gallery order by both
+    for gallery, labels in ((g, gl), ties):
+        for chunk_size in (1, 1024):
+            ours = retrieval_metrics(q, ql, gallery, labels, chunk_size=chunk_size)
+            theirs = retrieval_metrics_torch(torch.from_numpy(q), torch.from_numpy(ql), gallery, labels,
+                                             chunk_size=chunk_size, device="cpu")
+            assert ours == pytest.approx(theirs, abs=1e-12)
