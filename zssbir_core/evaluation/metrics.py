@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-TOP_K_PRECISION = (10, 100, 200)
-MAP_TOP_K = 200
+from zssbir_core.evaluation.metric_inputs import MAP_TOP_K, TOP_K_PRECISION, check_inputs
+
+__all__ = ["MAP_TOP_K", "TOP_K_PRECISION", "retrieval_metrics"]
 
 
 def retrieval_metrics(
@@ -83,21 +84,6 @@ def retrieval_metrics(
     if evaluated == 0:
         raise ValueError("no query has a relevant item (same class) in the gallery")
     return {name: total / evaluated for name, total in totals.items()}
-
-
-def check_inputs(query_shape: tuple[int, ...], gallery_shape: tuple[int, ...], n_query_labels: int,
-                 n_gallery_labels: int, chunk_size: int) -> None:
-    """``ValueError`` unless the shapes, label counts and chunk size make an evaluation."""
-    if len(query_shape) != 2 or len(gallery_shape) != 2 or query_shape[1] != gallery_shape[1]:
-        raise ValueError(
-            f"embeddings must be (N, D) with the same D; got {tuple(query_shape)} and {tuple(gallery_shape)}"
-        )
-    if n_query_labels != query_shape[0] or n_gallery_labels != gallery_shape[0]:
-        raise ValueError("one label per embedding is needed")
-    if gallery_shape[0] == 0:
-        raise ValueError("the gallery is empty")
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be at least 1")
 
 
 def _chunk_metrics(hits: np.ndarray, n_relevant: np.ndarray) -> dict[str, float]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zssbir_core.evaluation.metrics import MAP_TOP_K, TOP_K_PRECISION, check_inputs
+from zssbir_core.evaluation.metric_inputs import MAP_TOP_K, TOP_K_PRECISION, check_inputs
 
 
 def retrieval_metrics_torch(
