@@ -23,8 +23,8 @@ Metrics are averaged over the queries that have at least one relevant item in th
 ``chunk_size`` queries at a time, so memory stays at about ``chunk_size x gallery`` x 17 bytes
 (never the full query x gallery matrix).
 
-On the CPU everything is numpy (no torch needed: the default install evaluates too); on a GPU the
-same arithmetic runs in torch. ``tests/core/test_metrics.py`` holds the two equal.
+Everything is numpy (no torch needed: the default install evaluates too) but, on a GPU, the
+similarities and their ranking (``metrics_torch``). ``tests/core/evaluation/test_metrics.py`` holds the two equal.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from zssbir_core.evaluation.metric_inputs import MAP_TOP_K, TOP_K_PRECISION, check_inputs
-
-__all__ = ["MAP_TOP_K", "TOP_K_PRECISION", "retrieval_metrics"]
+TOP_K_PRECISION = (10, 100, 200)
+MAP_TOP_K = 200
 
 
 def retrieval_metrics(
@@ -53,14 +52,16 @@ def retrieval_metrics(
     ranked (a GPU sorts a QuickDraw-sized evaluation in seconds); the result does not depend on it
     beyond float rounding.
     """
-    if str(device).partition(":")[0] != "cpu":
-        from zssbir_core.evaluation.metrics_torch import retrieval_metrics_torch
-
-        return retrieval_metrics_torch(query_embeddings, query_labels, gallery_embeddings, gallery_labels,
-                                       chunk_size=chunk_size, device=device)
     queries, gallery = _as_float_array(query_embeddings), _as_float_array(gallery_embeddings)
     q_labels, g_labels = _as_labels(query_labels), _as_labels(gallery_labels)
     check_inputs(queries.shape, gallery.shape, len(q_labels), len(g_labels), chunk_size)
+    if str(device).partition(":")[0] == "cpu":
+        def rank(chunk: np.ndarray, labels: np.ndarray) -> np.ndarray:
+            return ranked_hits(chunk, labels, gallery, g_labels)
+    else:
+        from zssbir_core.evaluation.metrics_torch import TorchRanking
+
+        rank = TorchRanking(gallery, g_labels, device)
     relevant_counts = np.bincount(g_labels - g_labels.min(), minlength=1)
     totals = {"map_all": 0.0, "map_200": 0.0, **{f"p_{k}": 0.0 for k in TOP_K_PRECISION}}
     evaluated = 0
@@ -73,17 +74,35 @@ def retrieval_metrics(
         keep = n_relevant > 0
         if not keep.any():
             continue
-        similarity = queries[start : start + chunk_size][keep] @ gallery.T
-        order = np.argsort(-similarity, axis=1, kind="stable")  # descending, ties in gallery order
-        del similarity
-        hits = g_labels[order] == labels[keep][:, None]
-        del order
+        hits = rank(queries[start : start + chunk_size][keep], labels[keep])
         for name, value in _chunk_metrics(hits, n_relevant[keep]).items():
             totals[name] += value
         evaluated += int(keep.sum())
     if evaluated == 0:
         raise ValueError("no query has a relevant item (same class) in the gallery")
     return {name: total / evaluated for name, total in totals.items()}
+
+
+def ranked_hits(queries: np.ndarray, labels: np.ndarray, gallery: np.ndarray, gallery_labels: np.ndarray) -> np.ndarray:
+    """(queries, gallery) booleans: whether each gallery item, in each query's ranking by cosine
+    (descending, ties in gallery order), has the query's label."""
+    order = np.argsort(-(queries @ gallery.T), axis=1, kind="stable")
+    return gallery_labels[order] == labels[:, None]
+
+
+def check_inputs(query_shape: tuple[int, ...], gallery_shape: tuple[int, ...], n_query_labels: int,
+                 n_gallery_labels: int, chunk_size: int) -> None:
+    """``ValueError`` unless the shapes, label counts and chunk size make an evaluation."""
+    if len(query_shape) != 2 or len(gallery_shape) != 2 or query_shape[1] != gallery_shape[1]:
+        raise ValueError(
+            f"embeddings must be (N, D) with the same D; got {tuple(query_shape)} and {tuple(gallery_shape)}"
+        )
+    if n_query_labels != query_shape[0] or n_gallery_labels != gallery_shape[0]:
+        raise ValueError("one label per embedding is needed")
+    if gallery_shape[0] == 0:
+        raise ValueError("the gallery is empty")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
 
 
 def _chunk_metrics(hits: np.ndarray, n_relevant: np.ndarray) -> dict[str, float]:
