@@ -58,7 +58,7 @@ def load_model(
     (``BuiltinModel.content_hash``), so a library indexed with it finds it again by name and an
     edited package is refused.
     """
-    spec_text, device_name = str(spec), str(device)
+    spec_text, device_name = str(spec), "auto" if device is None else str(device)
     builtin = catalog.builtin(spec_text)
     checkpoint = _checkpoint_of(spec_text, builtin)
     folder, info = checkpoint if checkpoint is not None else (None, None)
