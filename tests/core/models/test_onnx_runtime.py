@@ -151,3 +151,18 @@ def test_stale_temporaries_of_killed_exports_are_removed(tmp_path):
         os.utime(path, (hour_ago, hour_ago))
     assert remove_stale_temporaries(tmp_path) == 2
     assert not any(p.exists() for p in old) and fresh.exists() and keep.exists()
+
+
+def test_the_model_store_keeps_a_models_checked_export(packaged_copy, tmp_path):
+    from zssbir_core.models.store import ModelStore
+
+    store = ModelStore(tmp_path / "store")
+    stored = store.import_checkpoint(packaged_copy, name="mine")
+    assert (stored.checkpoint_dir / ONNX_FILE).read_bytes() == (packaged_copy / ONNX_FILE).read_bytes()
+    assert isinstance(load_model(stored.checkpoint_dir), OnnxEmbedder)
+    exported = store.export(stored.key, tmp_path / "exported")
+    assert isinstance(load_model(exported), OnnxEmbedder)
+    (packaged_copy / ONNX_FILE).write_bytes(b"not the export")
+    with pytest.raises(ModelLoadError, match="damaged"):
+        store.import_checkpoint(packaged_copy, name="broken")
+    assert [model.name for model in store.list()] == ["mine"]
