@@ -45,7 +45,7 @@ files, _ = collect_image_paths([Path(sys.argv[1])])
 chunks = []
 with torch.inference_mode():
     for start in range(0, len(files), 64):
-        batch = torch.stack([transform(Image.open(f).convert("RGB")) for f in files[start:start + 64]])
+        batch = torch.stack([torch.from_numpy(transform(Image.open(f).convert("RGB"))) for f in files[start:start + 64]])
         chunks.append(net.encode(batch).numpy())
 np.savez(sys.argv[2], paths=np.array([str(f) for f in files]), embeddings=np.concatenate(chunks))
 """

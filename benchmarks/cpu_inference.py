@@ -70,7 +70,7 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
 
     from zssbir_core.models import ZSSBIRNet, build_backbone
     from zssbir_core.models.inference import fold_batchnorm, make_padding_static, prepare_for_inference
-    from zssbir_core.models.registry import Embedder
+    from zssbir_core.models.torch_embedder import TorchEmbedder
 
     if variant == "step1-1t":
         torch.set_num_threads(1)
@@ -101,8 +101,8 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
             from zssbir_core.models.onnx_runtime import OnnxEncoder, export
 
             onnx = OnnxEncoder(export(net, size, Path(tempfile.mkdtemp())), size)
-        embedder = Embedder(net=net, device=torch.device("cpu"), preprocessing=preprocessing,
-                            model_id=name, name=name, micro_batch=micro_batch, onnx=onnx)
+        embedder = TorchEmbedder(net=net, device=torch.device("cpu"), preprocessing=preprocessing,
+                                 model_id=name, name=name, micro_batch=micro_batch, onnx=onnx)
         run = embedder.embed_tensors
     else:
         def run(batch: torch.Tensor) -> np.ndarray:
@@ -113,7 +113,7 @@ def child(model: str, variant: str, batches: list[int], queries: int, timed_batc
 
     files = sorted(PHOTOS.glob("*/*.jpg"))[:: 7][: max(batches)]
     transform = preprocessing.transform()
-    images = torch.stack([transform(Image.open(f).convert("RGB")) for f in files])
+    images = torch.stack([torch.from_numpy(transform(Image.open(f).convert("RGB"))) for f in files])
     np.save(save, np.asarray(run(images[:SAVED])))
     rates: dict[str, float] = {}
     for _ in range(2):

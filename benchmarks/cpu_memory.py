@@ -47,12 +47,12 @@ def child(mode: str, folder: Path) -> dict:
 
     from zssbir_core.library import PhotoLibrary
     from zssbir_core.models import ZSSBIRNet, build_backbone, load_model
-    from zssbir_core.models.registry import Embedder
+    from zssbir_core.models.torch_embedder import TorchEmbedder
 
     if mode.startswith("main"):
         backbone = build_backbone("efficientnet_lite0")
-        embedder = Embedder(net=ZSSBIRNet(backbone, None).eval(), device=torch.device("cpu"),
-                            preprocessing=backbone.preprocessing, model_id="lite0-imagenet", name="lite0-imagenet")
+        embedder = TorchEmbedder(net=ZSSBIRNet(backbone, None).eval(), device=torch.device("cpu"),
+                                 preprocessing=backbone.preprocessing, model_id="lite0-imagenet", name="lite0-imagenet")
     else:
         embedder = load_model("lite0-imagenet")
         assert (embedder.onnx is not None) == (mode == "shipped-onnx"), "the onnx extra is missing"

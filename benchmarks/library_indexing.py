@@ -43,7 +43,7 @@ from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.onnx_runtime import onnx_encoder
-from zssbir_core.models.registry import Embedder
+from zssbir_core.models.torch_embedder import TorchEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "sketchy-seen100" / "photo"
@@ -66,21 +66,21 @@ def make_camera_jpegs(source: Path, target: Path, count: int, seed: int = 0) -> 
     return made
 
 
-def embedder_for(backbone_name: str, device: str) -> Embedder:
+def embedder_for(backbone_name: str, device: str) -> TorchEmbedder:
     pretrained = backbone_name.startswith("efficientnet_lite")
     backbone = build_backbone(backbone_name, pretrained=pretrained)
     net = ZSSBIRNet(backbone, embedding_dim=None).to(device).eval()
     net, micro_batch = prepare_for_inference(net, backbone.preprocessing.image_size)  # as load_model does
     model_id = f"{backbone_name}-{'imagenet' if pretrained else 'random-init'}"
     onnx = onnx_encoder(net, backbone.preprocessing.image_size) if device == "cpu" else None
-    return Embedder(net=net, device=torch.device(device), preprocessing=backbone.preprocessing,
-                    model_id=model_id, name=model_id, micro_batch=micro_batch, onnx=onnx)
+    return TorchEmbedder(net=net, device=torch.device(device), preprocessing=backbone.preprocessing,
+                         model_id=model_id, name=model_id, micro_batch=micro_batch, onnx=onnx)
 
 
-def bare_rate(embedder: Embedder, photos: list[Path], batch_size: int) -> float:
+def bare_rate(embedder: TorchEmbedder, photos: list[Path], batch_size: int) -> float:
     transform = embedder.preprocessing.transform()
     size = max(embedder.preprocessing.image_size, THUMBNAIL_SIZE)
-    tensors = torch.stack([transform(load_image(p, target_size=size).image) for p in photos])
+    tensors = torch.stack([torch.from_numpy(transform(load_image(p, target_size=size).image)) for p in photos])
     embedder.embed_tensors(tensors[:batch_size])  # warm-up
     started = time.perf_counter()
     for start in range(0, len(tensors), batch_size):
@@ -88,7 +88,7 @@ def bare_rate(embedder: Embedder, photos: list[Path], batch_size: int) -> float:
     return len(tensors) / (time.perf_counter() - started)
 
 
-def decode_rate(embedder: Embedder, photos: list[Path], workers: int) -> float:
+def decode_rate(embedder: TorchEmbedder, photos: list[Path], workers: int) -> float:
     """Photos per second of the indexer's decode path alone (draft decode, preprocessing,
     thumbnail) in a pool of ``workers`` threads: the work the network has to hide."""
     from concurrent.futures import ThreadPoolExecutor
@@ -107,7 +107,7 @@ def decode_rate(embedder: Embedder, photos: list[Path], workers: int) -> float:
     return len(photos) / (time.perf_counter() - started)
 
 
-def end_to_end_rate(embedder: Embedder, folder: Path, batch_size: int, workers: int | None) -> dict[str, float]:
+def end_to_end_rate(embedder: TorchEmbedder, folder: Path, batch_size: int, workers: int | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as directory, PhotoLibrary.open(Path(directory) / "library") as library:
         library.add_folder(folder)
         embed_started = embed_ended = None

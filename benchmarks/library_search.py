@@ -213,7 +213,7 @@ def main() -> None:
                   f"index search {1000 * per_query:.2f} ms", flush=True)
         index.set_ef_search(library.params.ef_search)
 
-        report["latency_runtime"] = "onnxruntime" if embedder.onnx is not None else "torch"
+        report["latency_runtime"] = embedder.runtime
         report["latency_torch_threads"] = torch.get_num_threads()
         searcher = SketchSearcher(library, embedder)
         sketches = sorted(SKETCHES.glob("*/*.png"))[::300][:20]

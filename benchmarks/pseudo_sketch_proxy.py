@@ -46,7 +46,7 @@ def main() -> None:
     transform = embedder.preprocessing.transform()
 
     def embed(images: list) -> np.ndarray:
-        return np.concatenate([embedder.embed_tensors(torch.stack([transform(x) for x in images[i:i + 32]]))
+        return np.concatenate([embedder.embed_tensors(torch.stack([torch.from_numpy(transform(x)) for x in images[i:i + 32]]))
                                for i in range(0, len(images), 32)])
 
     photos = [(open_image(p, target_size=256), label) for label, name in enumerate(classes)

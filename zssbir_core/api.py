@@ -103,6 +103,8 @@ __all__ = [
     "resolve_device",
     "split_holdout",
     "training_command",
+    "training_install_command",
+    "training_installed",
     "tune_malloc",
     "warmup_settings",
     "watch_library",
@@ -208,7 +210,12 @@ def load_model(
 
 
 def resnet50_downloaded() -> bool:
-    """True when the ResNet50 ImageNet weights are in the cache (no download needed)."""
+    """True when the ResNet50 ImageNet weights are in the cache (no download needed). Without
+    torch there is nothing to download for: loading the model says what to install."""
+    from zssbir_core.models.runtime_choice import torch_installed
+
+    if not torch_installed():
+        return True
     from zssbir_core.models.resnet import resnet50_cache_path
 
     return resnet50_cache_path().is_file()
@@ -230,14 +237,26 @@ def download_resnet50_weights(
 
 
 def available_devices() -> list[DeviceInfo]:
-    """The devices this machine can compute on (the CPU first)."""
-    from zssbir_core.device import available_devices as _available
+    """The devices this machine can compute on (the CPU last): PyTorch's, or without torch the CPU
+    and the GPU of ONNX Runtime's CUDA provider when installed."""
+    from zssbir_core.device import DeviceInfo, cpu_device
+    from zssbir_core.models.runtime_choice import CUDA, onnxruntime_providers, torch_installed
 
-    return _available()
+    if torch_installed():
+        from zssbir_core.device import available_devices as _available
+
+        return _available()
+    gpu = [DeviceInfo("cuda", "GPU (ONNX Runtime's CUDA provider)")] if CUDA in onnxruntime_providers() else []
+    return [*gpu, cpu_device()]
 
 
 def resolve_device(name: str = "auto") -> str:
-    """The device ``name`` (``auto``, ``cpu``, ``cuda``, ``mps``) stands for here, as text."""
+    """The device ``name`` (``auto``, ``cpu``, ``cuda``, ``mps``) stands for here, as text (for
+    training: PyTorch's; without torch, the name checked, ``auto`` being the CPU)."""
+    from zssbir_core.models.runtime_choice import parse_device, torch_installed
+
+    if not torch_installed():
+        return parse_device(name).replace("auto", "cpu")
     from zssbir_core.device import resolve_device as _resolve
 
     return str(_resolve(name))
@@ -252,6 +271,20 @@ def tune_malloc() -> MallocTuning:
 
 
 # -- training and fine-tuning ----------------------------------------------------------------------
+
+
+def training_installed() -> bool:
+    """Whether training and fine-tuning can run here (PyTorch, the ``train`` extra, is importable)."""
+    from zssbir_core.models.runtime_choice import torch_installed
+
+    return torch_installed()
+
+
+def training_install_command() -> str:
+    """The command that adds training to this installation (into this Python's environment)."""
+    if getattr(sys, "frozen", False):
+        return "pip install 'zssbir[train]'"
+    return f'"{sys.executable}" -m pip install "zssbir[train]"'
 
 
 def training_command(train_args: Sequence[str]) -> tuple[str, list[str]]:

@@ -1,4 +1,8 @@
-"""Choosing the compute device: CUDA, then Apple's MPS, then the CPU."""
+"""Choosing the compute device for PyTorch: CUDA, then Apple's MPS, then the CPU.
+
+torch is imported inside the functions that need it: ``DeviceInfo`` and ``cpu_device`` serve the
+default install, which has no torch (``api.available_devices``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import os
 import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from zssbir_core.errors import ZssbirError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -23,26 +29,37 @@ class DeviceInfo:
     description: str
 
 
+def cpu_device() -> DeviceInfo:
+    """The CPU, described."""
+    cpu = platform.processor() or platform.machine() or "CPU"
+    return DeviceInfo("cpu", f"{cpu}, {os.cpu_count() or 1} logical cores")
+
+
 def _mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
 
 def available_devices() -> list[DeviceInfo]:
     """Every usable device, the CPU last."""
+    import torch
+
     devices = [
         DeviceInfo(f"cuda:{i}", torch.cuda.get_device_name(i))
         for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)
     ]
     if _mps_available():
         devices.append(DeviceInfo("mps", "Apple GPU (Metal)"))
-    cpu = platform.processor() or platform.machine() or "CPU"
-    devices.append(DeviceInfo("cpu", f"{cpu}, {os.cpu_count() or 1} logical cores"))
+    devices.append(cpu_device())
     return devices
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """Turn ``auto``/``cpu``/``cuda[:N]``/``mps`` into a device, refusing one this machine lacks."""
+    import torch
+
     name = (name or "auto").strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -69,6 +86,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 @contextlib.contextmanager
 def autocast(device: torch.device) -> Iterator[None]:
     """Mixed precision on CUDA (bfloat16 where supported, else float16); full precision elsewhere."""
+    import torch
+
     if device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         with torch.autocast("cuda", dtype=dtype):

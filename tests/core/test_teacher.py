@@ -32,7 +32,7 @@ def test_soft_label_is_the_mean_of_the_photos_softened_predictions(dataset: Fold
     transform = net.preprocessing.with_size(64).transform()
     photos = [s for s in dataset.photos() if s.label == 1]
     with torch.inference_mode():
-        logits = net(torch.stack([transform(open_image(s.path)) for s in photos]))
+        logits = net(torch.stack([torch.from_numpy(transform(open_image(s.path))) for s in photos]))
     expected = torch.softmax(logits / 2.0, dim=1).mean(dim=0)
     assert torch.allclose(labels[1], expected, atol=1e-5)
 

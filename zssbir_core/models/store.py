@@ -12,7 +12,8 @@ renamed away, then removed. A crash at any point leaves either the old state or 
 Imports are checked with ``check_checkpoint`` (schema of ``model.json``, content hash, safetensors
 header against the described network; nothing is ever unpickled), from plain files only: a
 symbolic link, a device or a pipe is refused, sizes are capped, and exactly the bytes that were
-checked are written into the store (nothing else in the source folder is copied).
+checked are written into the store (nothing else in the source folder is copied but the model's
+ONNX export, ``model.onnx`` and ``model.onnx.json``, checked by hash: ``onnx_file``).
 """
 
 from __future__ import annotations
@@ -26,22 +27,19 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zssbir_core import paths
 from zssbir_core.atomic import write_text_atomic
 from zssbir_core.errors import ModelLoadError, ZssbirError
-from zssbir_core.models.checkpoint import (
-    META_FILE,
-    WEIGHTS_FILE,
-    CheckedCheckpoint,
-    CheckpointInfo,
-    check_checkpoint,
-    read_checkpoint_info,
-)
+from zssbir_core.models.checkpoint_info import META_FILE, WEIGHTS_FILE, CheckpointInfo, read_checkpoint_info
+from zssbir_core.models.onnx_file import copy_onnx
 from zssbir_core.models.safe_io import read_regular_file
 from zssbir_core.models.schema import Nullable, Object, Str
 from zssbir_core.models.store_temporaries import claim, release, remove_abandoned
+
+if TYPE_CHECKING:
+    from zssbir_core.models.checkpoint import CheckedCheckpoint
 
 ENTRY_FILE = "entry.json"
 CHECKPOINT_DIR = "checkpoint"
@@ -95,7 +93,7 @@ def verify_checkpoint(directory: str | Path) -> CheckpointInfo:
     ``model.json`` must pass its schema, the content hash must match and the safetensors header
     must describe exactly the network of ``model.json``. Raises ``ModelLoadError`` with the reason.
     """
-    return check_checkpoint(directory, follow_links=False).info
+    return _check(directory).info
 
 
 class ModelStore:
@@ -149,7 +147,7 @@ class ModelStore:
         ``entry.json``, which is then renamed into place; the source is left as it was.
         """
         source = Path(checkpoint_dir)
-        checked = check_checkpoint(source, follow_links=False)
+        checked = _check(source)
         info = checked.info
         self.root.mkdir(parents=True, exist_ok=True)
         created = _now()
@@ -158,7 +156,7 @@ class ModelStore:
         held = claim(tmp)  # released when this process ends, however it ends
         try:
             (tmp / CHECKPOINT_DIR).mkdir()
-            _write_checked(checked, tmp / CHECKPOINT_DIR)
+            _write_checked(checked, tmp / CHECKPOINT_DIR, source)
             entry = {
                 "format": ENTRY_FORMAT,
                 "name": (name or f"{info.backbone} {created[:16].replace('T', ' ')}").strip(),
@@ -215,7 +213,7 @@ class ModelStore:
         """Copy the checkpoint of entry ``key`` (checked again, its two files only) to the new directory
         ``destination``; return it."""
         model = self.get(key)
-        checked = check_checkpoint(model.checkpoint_dir, follow_links=False)
+        checked = _check(model.checkpoint_dir)
         destination = Path(destination)
         if destination.exists():
             raise ModelStoreError(f"{destination} already exists; choose a new folder name to export to")
@@ -223,7 +221,7 @@ class ModelStore:
             raise ModelStoreError(f"{destination.parent} is not a folder")
         tmp = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}-"))
         try:
-            _write_checked(checked, tmp)
+            _write_checked(checked, tmp, model.checkpoint_dir)
             os.replace(tmp, destination)
         except OSError as error:
             raise ModelStoreError(f"cannot export to {destination}: {error.strerror or error}") from error
@@ -262,13 +260,26 @@ class ModelStore:
         )
 
 
-def _write_checked(checked: CheckedCheckpoint, directory: Path) -> None:
-    """Write the checked bytes of a checkpoint into the empty ``directory`` (never through a link)."""
+def _check(directory: str | Path) -> CheckedCheckpoint:
+    """``check_checkpoint`` without following links; it compares the weights with the network in
+    PyTorch, so without torch (the default install) a clear error says what to install."""
+    try:
+        from zssbir_core.models.checkpoint import check_checkpoint
+    except ImportError as error:
+        raise ModelStoreError("adding, importing or exporting a model checks its weights with PyTorch: "
+                              "pip install 'zssbir[train]'") from error
+    return check_checkpoint(directory, follow_links=False)
+
+
+def _write_checked(checked: CheckedCheckpoint, directory: Path, source: Path) -> None:
+    """Write the checked bytes of a checkpoint, and of its ONNX export when ``source`` has one
+    (checked by hash), into the empty ``directory`` (never through a link)."""
     for name, data in ((WEIGHTS_FILE, checked.weights_bytes), (META_FILE, checked.meta_bytes)):
         with open(directory / name, "xb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    copy_onnx(Path(source), directory, checked.info.content_hash)
 
 
 def _now() -> str:

@@ -27,6 +27,7 @@ from zssbir_core.data.folder import FolderDataset
 from zssbir_core.errors import ZssbirError
 from zssbir_core.models import save_checkpoint
 from zssbir_core.models.checkpoint import TRAINING_MODEL_DIR as MODEL_DIR
+from zssbir_core.models.onnx_export import export_after_training
 from zssbir_core.training import distributed, run_folder, setup, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
 from zssbir_core.training.config import TrainConfig
@@ -178,6 +179,8 @@ class Trainer:
         status = "interrupted" if interrupted else "completed"
         checkpoint = self.output / MODEL_DIR if (self.output / MODEL_DIR).is_dir() else None
         if self.context.is_main:
+            if not interrupted and checkpoint is not None:
+                export_after_training(checkpoint)  # so that the model runs in the default install, without torch
             if interrupted:
                 state.save_resume_state(self.output, net.net, optimizer, scaler, progress)
             else:

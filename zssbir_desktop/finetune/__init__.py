@@ -90,8 +90,13 @@ def install_fine_tuning(window: Any) -> FineTuneController:
             f"Re-indexing with the new model: {getattr(event, 'done', 0)} of {getattr(event, 'total', 0)}"))
 
     def add_page(dialog: Any) -> None:
-        from zssbir_core.api import available_devices
+        from zssbir_core.api import available_devices, training_installed
 
+        if not training_installed():
+            from zssbir_desktop.finetune.not_installed import TrainingNotInstalled
+
+            dialog.add_page(TrainingNotInstalled(parent=dialog), "Fine-tuning")
+            return
         devices = {info.name.split(":")[0]: info.description for info in available_devices()}
         panel = FineTunePanel(controller, starting_models=starting_models(controller, window.model_spec()[0]),
                               devices=devices, use_model=switcher.use_model, parent=dialog)

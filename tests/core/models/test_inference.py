@@ -39,7 +39,7 @@ def assert_same_directions(a: np.ndarray, b: np.ndarray) -> None:
 def test_prepared_lite_embeds_real_photos_as_the_eager_network(backbone, photos):
     net = ZSSBIRNet(build_backbone(backbone), embedding_dim=None).eval()
     transform = net.backbone.preprocessing.transform()
-    batch = torch.stack([transform(p) for p in photos])
+    batch = torch.stack([torch.from_numpy(transform(p)) for p in photos])
     expected = naive_embeddings(net, batch)
     fast, micro_batch = prepare_for_inference(copy.deepcopy(net), net.backbone.preprocessing.image_size)
     assert not any(isinstance(m, (nn.BatchNorm2d, Conv2dSame)) and type(m) is not StaticSameConv
@@ -60,7 +60,7 @@ def test_load_model_of_a_checkpoint_embeds_as_the_eager_network(tmp_path, photos
     embedder = load_model(tmp_path / "model")
     assert embedder.micro_batch < len(photos)
     transform = embedder.preprocessing.transform()
-    expected = naive_embeddings(net, torch.stack([transform(p) for p in photos]))
+    expected = naive_embeddings(net, torch.stack([torch.from_numpy(transform(p)) for p in photos]))
     assert_same_directions(embedder.embed_images(photos), expected)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in embedder.net.modules())
 
@@ -69,7 +69,7 @@ def test_builtin_lite0_through_load_model(photos):
     embedder = load_model("lite0-imagenet")
     net = ZSSBIRNet(build_backbone("efficientnet_lite0"), embedding_dim=None)
     transform = embedder.preprocessing.transform()
-    assert_same_directions(embedder.embed_images(photos), naive_embeddings(net, torch.stack([transform(p) for p in photos])))
+    assert_same_directions(embedder.embed_images(photos), naive_embeddings(net, torch.stack([torch.from_numpy(transform(p)) for p in photos])))
     assert_same_directions(embedder.embed_images(photos[:1]), embedder.embed_images(photos)[:1])
 
 
@@ -86,7 +86,7 @@ def test_resnet50_batchnorm_folding_keeps_embeddings(photos):
             module.weight.data.uniform_(0.5, 1.5)
             module.bias.data.normal_(0, 0.2)
     transform = net.backbone.preprocessing.transform()
-    batch = torch.stack([transform(p) for p in photos])
+    batch = torch.stack([torch.from_numpy(transform(p)) for p in photos])
     expected = naive_embeddings(net, batch)
     fast, _ = prepare_for_inference(copy.deepcopy(net), 224)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())

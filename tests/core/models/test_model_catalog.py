@@ -70,7 +70,7 @@ def test_new_lite_models_load_their_imagenet_weights_and_classify(model_id: str,
     assert embedder.model_id == model_id and embedder.embedding_dim == 1280
     transform = embedder.preprocessing.transform()
     zebras = sorted((sketchy_root / "photo" / "zebra").glob("*.jpg"))[:2]
-    batch = torch.stack([transform(Image.open(p).convert("RGB")) for p in zebras])
+    batch = torch.stack([torch.from_numpy(transform(Image.open(p).convert("RGB"))) for p in zebras])
     with torch.inference_mode():
         logits = embedder.net.backbone(batch)
     assert logits.argmax(1).tolist() == [340, 340]  # ImageNet class 340: zebra

@@ -39,7 +39,7 @@ def test_lite0_real_weights_recognise_real_photos(lite0, sketchy_root, cls):
     categories = ResNet50_Weights.IMAGENET1K_V1.meta["categories"]
     files = sorted((sketchy_root / "photo" / cls).glob("*.jpg"))[:4]
     transform = lite0.preprocessing.transform()
-    batch = torch.stack([transform(Image.open(f).convert("RGB")) for f in files])
+    batch = torch.stack([torch.from_numpy(transform(Image.open(f).convert("RGB"))) for f in files])
     with torch.no_grad():
         top = lite0(batch).argmax(1)
     hits = sum(categories[i] == cls for i in top.tolist())

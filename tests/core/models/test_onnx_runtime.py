@@ -1,20 +1,29 @@
-"""The optional ONNX Runtime path: used when the extra is installed, same embeddings as PyTorch,
-and PyTorch when it is missing (checked in a child interpreter that cannot import it)."""
+"""ONNX Runtime: the packaged models' shipped export against PyTorch, the files that bind an export
+to its checkpoint, and the export cache of the PyTorch path (issue 21, item 10)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import os
-import subprocess
-import sys
+import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from zssbir_core.models import load_model
-from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, onnx_runtime_available
+from zssbir_core.errors import ModelLoadError
+from zssbir_core.models import catalog, load_model
+from zssbir_core.models.onnx_embedder import OnnxEmbedder
+from zssbir_core.models.onnx_file import ONNX_FILE, ONNX_META_FILE
+from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, export, remove_stale_temporaries
+from zssbir_core.models.torch_embedder import TorchEmbedder
 
-needs_extra = pytest.mark.skipif(not onnx_runtime_available(), reason="the onnx extra is not installed")
+# the lowest cosine allowed between ONNX Runtime's and PyTorch's vector of one image
+PACKAGED_TOLERANCE = 1e-5
 
 
 @pytest.fixture()
@@ -22,40 +31,138 @@ def photos(sketchy_root) -> list[Image.Image]:
     return [Image.open(f).convert("RGB") for f in sorted((sketchy_root / "photo").glob("*/*.jpg"))[::10][:7]]
 
 
+@pytest.fixture()
+def sketches(sketchy_root) -> list[Image.Image]:
+    return [Image.open(f).convert("RGB") for f in sorted((sketchy_root / "sketch").glob("*/*.png"))[::900][:5]]
+
+
 @pytest.mark.slow
-@needs_extra
-def test_onnx_runtime_embeds_real_photos_as_pytorch(tmp_path, monkeypatch, photos):
-    monkeypatch.setenv("ZSSBIR_DATA_DIR", str(tmp_path))
-    fast = load_model("lite0-imagenet")
-    assert fast.onnx is not None
-    assert list((tmp_path / "cache" / "onnx").glob("*.onnx"))  # exported once, reused next time
+@pytest.mark.parametrize("model", [m.id for m in catalog.BUILTIN_MODELS if m.source == "packaged"])
+def test_packaged_onnx_embeds_real_images_as_pytorch(model, photos, sketches, monkeypatch):
+    fast = load_model(model)
+    assert isinstance(fast, OnnxEmbedder) and fast.model_id == model
     monkeypatch.setenv(RUNTIME_VARIABLE, "torch")
-    plain = load_model("lite0-imagenet")
-    assert plain.onnx is None
-    a, b = fast.embed_images(photos), plain.embed_images(photos)
-    assert 1 - (a * b).sum(1).min() < 1e-4
-    # another input size than the exported one goes through PyTorch
-    small = fast.preprocessing.with_size(160).transform()
-    batch = np.stack([small(p).numpy() for p in photos[:2]])
-    import torch
+    plain = load_model(model)
+    assert isinstance(plain, TorchEmbedder) and plain.onnx is None and plain.model_id == model
+    images = photos + sketches + [Image.new("RGB", (90, 500), (240, 240, 240))]
+    a, b = fast.embed_images(images), plain.embed_images(images)
+    assert a.shape == b.shape == (len(images), 512)
+    assert 1 - (a * b).sum(1).min() < PACKAGED_TOLERANCE
+    fast.flip_average = plain.flip_average = True
+    assert 1 - (fast.embed_images(images) * plain.embed_images(images)).sum(1).min() < PACKAGED_TOLERANCE
 
-    assert np.allclose(fast.embed_tensors(torch.from_numpy(batch)), plain.embed_tensors(torch.from_numpy(batch)),
-                       atol=1e-5)
+
+@pytest.fixture()
+def packaged_copy(tmp_path) -> Path:
+    """The default model's folder, as a checkpoint folder of its own."""
+    folder = tmp_path / "model"
+    shutil.copytree(catalog.builtin("default").checkpoint_dir, folder)
+    return folder
+
+
+def test_a_checkpoint_folder_with_its_export_runs_in_onnx_runtime(packaged_copy):
+    embedder = load_model(packaged_copy)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.model_id.startswith("ckpt-")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other model", "edited description", "no description"])
+def test_a_damaged_or_foreign_export_is_refused(packaged_copy, damage):
+    onnx = packaged_copy / ONNX_FILE
+    if damage == "truncated":
+        onnx.write_bytes(onnx.read_bytes()[:100_000])
+    elif damage == "other model":  # the previous default's export and description copied over
+        v1 = catalog.builtin("sketch-lite1-v1").checkpoint_dir
+        shutil.copy(v1 / ONNX_FILE, onnx)
+        shutil.copy(v1 / ONNX_META_FILE, packaged_copy / ONNX_META_FILE)
+    elif damage == "edited description":
+        meta = json.loads((packaged_copy / ONNX_META_FILE).read_text())
+        (packaged_copy / ONNX_META_FILE).write_text(json.dumps({**meta, "image_size": "224"}))
+    else:
+        (packaged_copy / ONNX_META_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="scripts/export_onnx.py"):
+        load_model(packaged_copy)
+
+
+def test_another_input_size_than_the_export_goes_to_pytorch(packaged_copy):
+    embedder = load_model(packaged_copy, image_size=160)
+    assert isinstance(embedder, TorchEmbedder) and embedder.model_id.endswith("@160")
+
+
+# -- the export cache of the PyTorch path ------------------------------------------------------
+
+
+@pytest.fixture()
+def small_net() -> torch.nn.Module:
+    from zssbir_core.models import ZSSBIRNet, build_backbone
+    from zssbir_core.models.inference import prepare_for_inference
+
+    torch.manual_seed(0)
+    net = ZSSBIRNet(build_backbone("efficientnet_lite0", pretrained=False), embedding_dim=16)
+    return prepare_for_inference(net.eval(), 64)[0]
+
+
+def _encode(data: bytes, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": batch})[0]
 
 
 @pytest.mark.slow
-@pytest.mark.subprocess
-def test_without_the_extra_inference_stays_in_pytorch(tmp_path, sketchy_root):
-    # onnxruntime made unimportable, as on an installation without the extra
-    code = (
-        "import sys; sys.modules['onnxruntime'] = None; sys.modules['onnx'] = None\n"
-        "from zssbir_core.models import load_model\n"
-        "from PIL import Image\n"
-        f"e = load_model('lite0-imagenet'); assert e.onnx is None\n"
-        f"v = e.embed_images([Image.open({str(next((sketchy_root / 'photo').glob('*/*.jpg')))!r})])\n"
-        "print(v.shape)\n"
-    )
-    env = {**os.environ, "ZSSBIR_DATA_DIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "(1, 1280)"
+def test_cache_rebuilds_a_file_that_does_not_match_its_record(tmp_path, small_net):
+    first = export(small_net, 64, tmp_path)
+    (key_file,) = tmp_path.glob("*.onnx")
+    batch = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with torch.inference_mode():
+        expected = small_net.encode(torch.from_numpy(batch), normalize=False).numpy()
+    # another model's export copied over the key file, then a cut-short file: both exported again
+    changed = copy.deepcopy(small_net)
+    with torch.no_grad():
+        for parameter in changed.parameters():
+            parameter.add_(0.01)
+    other = export(changed, 64, tmp_path / "other")
+    for bad in (other, first[: len(first) // 2]):
+        key_file.write_bytes(bad)
+        again = export(small_net, 64, tmp_path)
+        assert again == key_file.read_bytes() and np.allclose(_encode(again, batch), expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_cache_key_covers_the_zssbir_version_and_the_graph_code(tmp_path, small_net, monkeypatch):
+    from zssbir_core.models import onnx_runtime
+
+    key = onnx_runtime.cache_key(small_net, 64)
+    monkeypatch.setattr(onnx_runtime, "__version__", "999.0")
+    assert onnx_runtime.cache_key(small_net, 64) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(onnx_runtime, "graph_code_digest", lambda: "changed network code")
+    assert onnx_runtime.cache_key(small_net, 64) != key
+    monkeypatch.undo()
+    assert onnx_runtime.cache_key(small_net, 64) == key and onnx_runtime.cache_key(small_net, 96) != key
+
+
+def test_stale_temporaries_of_killed_exports_are_removed(tmp_path):
+    old = [tmp_path / "tmpab12cd.onnx.tmp", tmp_path / ".0123.onnx.x9y8.tmp"]
+    fresh = tmp_path / "tmpfresh.onnx.tmp"
+    keep = tmp_path / "0123.onnx"
+    for path in (*old, fresh, keep):
+        path.write_bytes(b"partial")
+    hour_ago = time.time() - 7200
+    for path in (*old, keep):
+        os.utime(path, (hour_ago, hour_ago))
+    assert remove_stale_temporaries(tmp_path) == 2
+    assert not any(p.exists() for p in old) and fresh.exists() and keep.exists()
+
+
+def test_the_model_store_keeps_a_models_checked_export(packaged_copy, tmp_path):
+    from zssbir_core.models.store import ModelStore
+
+    store = ModelStore(tmp_path / "store")
+    stored = store.import_checkpoint(packaged_copy, name="mine")
+    assert (stored.checkpoint_dir / ONNX_FILE).read_bytes() == (packaged_copy / ONNX_FILE).read_bytes()
+    assert isinstance(load_model(stored.checkpoint_dir), OnnxEmbedder)
+    exported = store.export(stored.key, tmp_path / "exported")
+    assert isinstance(load_model(exported), OnnxEmbedder)
+    (packaged_copy / ONNX_FILE).write_bytes(b"not the export")
+    with pytest.raises(ModelLoadError, match="damaged"):
+        store.import_checkpoint(packaged_copy, name="broken")
+    assert [model.name for model in store.list()] == ["mine"]

@@ -6,6 +6,8 @@ import hashlib
 import json
 import re
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from zssbir_core.models import catalog
 from zssbir_core.training.config import load_recipe, recipe_names
@@ -13,15 +15,51 @@ from zssbir_core.training.config import load_recipe, recipe_names
 CARD = REPO_ROOT / "docs" / "model-card.md"
 
 
+PACKAGED_FILES = ("model.safetensors", "model.json", "model.onnx", "model.onnx.json")
+# The content hash each released packaged id stands for. Never change a line: new weights get a new
+# id, or libraries indexed under the old id would mix two models' vectors.
+RELEASED = {
+    "sketch-lite1-v1": "21ab00924eea28b02a523670db0c9c3b496d67cc56498aefe82c380038941b25",
+    "sketch-lite1-v2": "d49e5e1069b861cbfaf18ede71a054ec486eb6bb2819634b150e08c24399b649",
+}
+
+
 def test_packaged_files_match_the_hashes_in_the_model_card() -> None:
     model = catalog.builtin("default")
     assert model is not None and model.source == "packaged" and model.trained_for_sketches
     card = CARD.read_text(encoding="utf-8")
     assert f"`{model.id}`" in card
-    for name in ("model.safetensors", "model.json"):
-        (documented,) = re.findall(rf"sha256 `{re.escape(name)}` \| `([0-9a-f]{{64}})`", card)
-        actual = hashlib.sha256((model.checkpoint_dir / name).read_bytes()).hexdigest()
-        assert actual == documented, f"{name} does not match docs/model-card.md"
+    packaged = [m for m in catalog.BUILTIN_MODELS if m.source == "packaged"]
+    for name in PACKAGED_FILES:
+        documented = re.findall(rf"sha256 `{re.escape(name)}` \| `([0-9a-f]{{64}})`", card)
+        actual = [hashlib.sha256((m.checkpoint_dir / name).read_bytes()).hexdigest() for m in packaged]
+        assert sorted(actual) == sorted(documented), f"{name} does not match docs/model-card.md"
+
+
+def test_packaged_ids_keep_the_content_they_were_released_with() -> None:
+    for model in catalog.BUILTIN_MODELS:
+        if model.source != "packaged":
+            assert not model.content_hash
+            continue
+        assert model.content_hash == RELEASED.get(model.id, model.content_hash), f"{model.id} changed content"
+        assert model.content_hash not in {h for i, h in RELEASED.items() if i != model.id}, "two ids, one model"
+        meta = json.loads((model.checkpoint_dir / "model.json").read_text())
+        assert meta["content_hash"] == model.content_hash
+
+
+def test_a_packaged_folder_with_other_content_is_refused(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from zssbir_core.errors import ModelLoadError
+    from zssbir_core.models import load_model
+
+    # the v1 checkpoint standing where v2 should be: same name, other weights
+    fake = tmp_path / "packaged"
+    shutil.copytree(catalog.builtin("sketch-lite1-v1").checkpoint_dir, fake / catalog.DEFAULT_MODEL)
+    monkeypatch.setattr(catalog.BuiltinModel, "checkpoint_dir",
+                        property(lambda self: fake / self.id if self.source == "packaged" else None))
+    with pytest.raises(ModelLoadError, match="not the one this zssbir was released with"):
+        load_model("default")
 
 
 def test_packaged_model_is_small_and_loads_as_the_default() -> None:
@@ -29,7 +67,7 @@ def test_packaged_model_is_small_and_loads_as_the_default() -> None:
 
     model = catalog.builtin("default")
     size = sum(f.stat().st_size for f in model.checkpoint_dir.iterdir())
-    assert size <= 30 * 1024 * 1024
+    assert size <= 40 * 1024 * 1024  # float16 weights 12.4 MB + float32 ONNX 19.1 MB
     meta = json.loads((model.checkpoint_dir / "model.json").read_text())
     assert meta["backbone"] == model.backbone and len(meta["classes"]) == 100
     embedder = load_model("default")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from tests.core.train_data import make_dataset
@@ -75,6 +76,13 @@ def test_checkpoint_round_trip_with_validation(tmp_path: Path) -> None:
     assert info.metrics["val_map_all"] == pytest.approx(best["metrics"]["map_all"])
     embedder = load_model(result.checkpoint)
     assert embedder.embedding_dim == 32 and embedder.model_id == info.model_id
+    # exported to ONNX at the end, checked against torch: it runs in the default install, without torch
+    assert (result.checkpoint / "model.onnx").is_file() and "onnxruntime" in embedder.runtime
+    images = [Image.effect_noise((90, 70), 50).convert("RGB"), Image.new("RGB", (64, 64), "white")]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZSSBIR_RUNTIME", "torch")
+        in_torch = load_model(result.checkpoint).embed_images(images)
+    assert (embedder.embed_images(images) * in_torch).sum(1).min() > 1 - 1e-4
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 4
     assert not (tmp_path / "run" / "resume").exists()
