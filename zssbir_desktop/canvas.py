@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -27,6 +28,8 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from zssbir_desktop.imageconv import qimage_to_pil
 
 REFERENCE_SIDE = 512.0
 """Stroke widths are given in pixels of a page this many pixels wide."""
@@ -182,6 +185,11 @@ class SketchCanvas(QWidget):
         if self._state.image_path is not None and not self._state.strokes:
             return self._state.image_path
         return None
+
+    def query(self) -> Path | Image.Image:
+        """What to search with: the unchanged picture's file, else the page rendered for the model."""
+        path = self.query_path()
+        return path if path is not None else qimage_to_pil(self.sketch_image())
 
     # -- state and geometry --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from zssbir_core.api import IndexProgress
 
 
 def format_duration(seconds: float | None) -> str:
@@ -171,16 +175,9 @@ class LibraryPanel(QWidget):
             self.progress.setRange(0, 0)
         self._update_buttons()
 
-    def show_progress(
-        self,
-        done: int,
-        total: int,
-        rate: float | None,
-        eta: float | None,
-        current: str | None,
-        phase: str = "",
-    ) -> None:
+    def show_progress(self, event: IndexProgress) -> None:
         """Update the bar and the line below it (rate in photos per second, eta in seconds)."""
+        done, total, rate, eta, current, phase = event.done, event.total, event.rate, event.eta, event.current, event.phase
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))

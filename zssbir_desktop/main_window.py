@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -18,13 +18,12 @@ from zssbir_desktop.controllers.library_control import LibraryControl
 from zssbir_desktop.controllers.model_loading import ModelLoading, Offer
 from zssbir_desktop.controllers.query_input import QueryInput
 from zssbir_desktop.controllers.result_actions import ResultActions
-from zssbir_desktop.controllers.search_session import SearchSession, Sketch
+from zssbir_desktop.controllers.search_session import SearchSession
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.imageconv import qimage_to_pil
 from zssbir_desktop.library_panel import LibraryPanel, SkippedFilesDialog
 from zssbir_desktop.message_bar import MessageBar
 from zssbir_desktop.results_model import ResultsModel
-from zssbir_desktop.settings import Preferences, library_directory, save_preferences
+from zssbir_desktop.settings import Preferences, PreferencesStore
 from zssbir_desktop.settings_dialog import SettingsDialog, choices_here
 from zssbir_desktop.thumbnails import ThumbnailLoader
 from zssbir_desktop.views.actions import build_actions, build_menus, build_toolbar, stroke_width_spin
@@ -32,6 +31,9 @@ from zssbir_desktop.views.dialogs import Dialogs
 from zssbir_desktop.views.download_dialog import DownloadDialogs
 from zssbir_desktop.views.frame import ModelState, build_central, build_library_dock
 from zssbir_desktop.views.results_pane import ResultsPane
+
+if TYPE_CHECKING:
+    from zssbir_core.api import ModelRequest
 
 log = logging.getLogger("zssbir.desktop")
 
@@ -52,18 +54,18 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("zssbir — find photos by drawing")
         self.engine = engine
-        self.prefs = prefs
         self.settings = settings or QSettings()
+        self.preferences = PreferencesStore(prefs, self.settings, self)
         self._apply_theme = apply_theme
         self.settings_pages: list[Callable[[SettingsDialog], None]] = []
         self.close_guards: list[Callable[[], bool]] = []
 
-        self.models = ModelLoading(engine, lambda: self.prefs, self.settings, self)
-        self.library = LibraryControl(engine, lambda: self.prefs, self.settings, Path(library_dir), self)
-        self.session = SearchSession(engine, self._sketch, prefs.results_count, self)
+        self.library = LibraryControl(engine, self.preferences, Path(library_dir), self)  # a new library first,
+        self.models = ModelLoading(engine, self.preferences, self)  # then the model it asks for
         self.thumbnails = ThumbnailLoader(engine.thumbnail_image, parent=self)
         self.results_model = ResultsModel(self.thumbnails, prefs.thumbnail_size, self)
         self._build_layout()
+        self.session = SearchSession(engine, self.canvas, prefs.results_count, self.results_model, self)
         self.query = QueryInput(self.canvas, self)
         self.result_actions = ResultActions(self.results_view, self)
         self.dialogs = Dialogs(self, self.query, self.library, self.models)
@@ -102,19 +104,20 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         status = self.statusBar().showMessage
         panel, pane, session, library = self.library_panel, self.results_pane, self.session, self.library
-        self.canvas.changed.connect(lambda: session.sketch_changed(self.canvas.is_blank()))
+        self.canvas.changed.connect(session.canvas_changed)
         pane.k_spin.valueChanged.connect(session.set_page_size)
         pane.more_button.clicked.connect(session.show_more)
         pane.folder_button.chosen.connect(session.set_folder_filter)
         pane.empty_add_button.clicked.connect(self.dialogs.choose_folder)
         self.results_view.activated.connect(self.result_actions.open)
-        session.results_ready.connect(self._show_results)
+        session.results_ready.connect(lambda results: self.results_shown.emit(len(results)))
         session.status.connect(self.result_count_label.setText)
         session.more_available.connect(lambda more: (self.more_button.setEnabled(more), self.actions.more.setEnabled(more)))
         session.cleared.connect(pane.clear)
         session.folder_filter_changed.connect(pane.folder_button.show_chosen)
         session.failed.connect(self.show_error)
-        self.engine.searches.busy_changed.connect(self.model_state.show_searching)
+        self.engine.searching.connect(self.model_state.show_searching)
+        self.preferences.changed.connect(self._prefs_changed)
 
         panel.add_requested.connect(self.dialogs.choose_folder)
         panel.remove_requested.connect(library.remove_folder)
@@ -126,7 +129,6 @@ class MainWindow(QMainWindow):
         library.progress.connect(panel.show_progress)
         library.cancelling.connect(panel.set_cancelling)
         library.photos_changed.connect(session.search_now)
-        library.exclude_patterns_loaded.connect(self._exclude_patterns_loaded)
         library.error.connect(self.show_error)
         library.status.connect(status)
 
@@ -160,8 +162,13 @@ class MainWindow(QMainWindow):
         """Load the model named in the preferences, or else the library's own, or else the default."""
         self.models.load_model()
 
-    def model_spec(self) -> tuple[str, int | None]:
-        """The model to search with: ``(spec, image size or None)``."""
+    @property
+    def prefs(self) -> Preferences:
+        """The preferences in force (change them through ``preferences``)."""
+        return self.preferences.current
+
+    def model_spec(self) -> ModelRequest:
+        """The model to search with: the preferences' choice, else the library's own, else the default."""
         return self.models.model_spec()
 
     def add_folder(self, folder: Path) -> None:
@@ -193,23 +200,12 @@ class MainWindow(QMainWindow):
 
     # == slots ====================================================================================
 
-    def _sketch(self) -> Sketch:
-        path = self.canvas.query_path()
-        return path if path is not None else qimage_to_pil(self.canvas.sketch_image())
-
-    def _show_results(self, results: list) -> None:
-        self.results_model.set_results(results)
-        self.results_shown.emit(len(results))
-
     def _folders_changed(self, folders: list[tuple[str, int]], skipped: int) -> None:
         self.library_panel.set_folders(folders)
         self.library_panel.set_skipped_count(skipped)
         self.session.keep_folders([path for path, _count in folders])
         self.folder_button.set_folders(path for path, _count in folders)
         self.results_pane.set_has_folders(bool(folders))
-
-    def _exclude_patterns_loaded(self, patterns: tuple[str, ...]) -> None:
-        self.prefs = replace(self.prefs, exclude_patterns=patterns)  # the dialog edits the library's list
 
     def _search_similar(self, photo_id: int, path: Path | None) -> None:
         if path is not None:
@@ -256,21 +252,17 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dialog.preferences())
 
     def apply_preferences(self, new: Preferences) -> None:
-        """Store ``new`` and apply each change (theme, thumbnails, model, library)."""
-        old, self.prefs = self.prefs, new
-        save_preferences(new, self.settings)
+        """Put ``new`` in force; each part applies its changes (the model and library controllers
+        theirs, the window the theme and the results pane's)."""
+        self.preferences.set(new)
+
+    def _prefs_changed(self, old: Preferences, new: Preferences) -> None:
         if new.theme != old.theme and self._apply_theme is not None:
             self._apply_theme(new.theme)
         if new.thumbnail_size != old.thumbnail_size:
             self.results_pane.set_thumbnail_size(new.thumbnail_size)
         if new.results_count != old.results_count:
-            self.k_spin.setValue(new.results_count)
-        if new.exclude_patterns != old.exclude_patterns:
-            self.library.set_exclude_patterns(new.exclude_patterns)
-        if new.library_dir != old.library_dir:
-            self.open_library(library_directory(new))
-        if (new.model, new.device, new.weights_file) != (old.model, old.device, old.weights_file):
-            self.models.choice_changed()
+            self.results_pane.k_spin.setValue(new.results_count)
 
     # == Qt events ================================================================================
 

@@ -66,3 +66,7 @@ class SearchRunner(QObject):
             self._start(pending)
         else:
             self.busy_changed.emit(False)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the running search has ended; True if it did in time."""
+        return self.runner.wait(msecs)

@@ -1,11 +1,13 @@
-"""The app's preferences, kept in QSettings with typed accessors and defaults in one place."""
+"""The app's preferences, kept in QSettings with typed accessors and defaults in one place, and
+the one store every part of the app reads them from and changes them through."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings, Signal
 
 ORGANIZATION = "zssbir"
 APPLICATION = "zssbir"
@@ -115,3 +117,35 @@ def library_directory(prefs: Preferences, override: str | Path | None = None) ->
     if prefs.library_dir:
         return Path(prefs.library_dir).expanduser()
     return default_library_dir()
+
+
+class PreferencesStore(QObject):
+    """The app's preferences: ``current`` to read them, ``update``/``set`` to change them. Every
+    change is saved (what belongs to QSettings) and announced once by ``changed(old, new)``; each
+    part of the app applies what concerns it there."""
+
+    changed = Signal(object, object)  # old Preferences, new Preferences
+
+    def __init__(self, prefs: Preferences, settings: QSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._prefs = prefs
+        self.settings = settings
+
+    @property
+    def current(self) -> Preferences:
+        """The preferences in force."""
+        return self._prefs
+
+    def update(self, **changes: Any) -> bool:
+        """Change some fields (``update(model=..., weights_file="")``); False when nothing changed."""
+        return self.set(replace(self._prefs, **changes))
+
+    def set(self, new: Preferences) -> bool:
+        """Put ``new`` in force, save it and announce it; False (and nothing saved) when it is the same."""
+        old = self._prefs
+        if new == old:
+            return False
+        self._prefs = new
+        save_preferences(new, self.settings)
+        self.changed.emit(old, new)
+        return True

@@ -257,7 +257,7 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
     window.engine.set_embedder(small_embedder)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=120_000):
         window.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
-    controller = install_fine_tuning(window)
+    controller = install_fine_tuning(window).controller
     dialog = window.settings_dialog()
     assert "Fine-tuning" in [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
     dialog.deleteLater()
@@ -268,15 +268,15 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
                                  preprocessing=backbone.preprocessing.with_size(64))
     stored = controller.store.add(checkpoint, name="mine")
     old_id = window.engine.library.model_id
-    switcher = window.model_switcher
+    engine = window.engine
 
-    with qtbot.waitSignal(switcher.failed, timeout=60_000):
-        switcher.use_model(str(stored.checkpoint_dir))
-        switcher.cancel()
+    with qtbot.waitSignal(engine.switch_failed, timeout=60_000):
+        engine.switch_model(str(stored.checkpoint_dir))
+        engine.cancel_switch()
     assert window.engine.embedder is small_embedder and window.engine.library.model_id == old_id
 
-    with qtbot.waitSignal(switcher.switched, timeout=120_000):
-        switcher.use_model(str(stored.checkpoint_dir))
+    with qtbot.waitSignal(engine.model_switched, timeout=120_000):
+        engine.switch_model(str(stored.checkpoint_dir))
         assert window.engine.embedder is small_embedder, "search keeps the old model meanwhile"
     assert window.engine.embedder.model_id == stored.model_id == window.engine.library.model_id
     assert window.prefs.model == str(stored.checkpoint_dir) == load_preferences().model

