@@ -71,10 +71,10 @@ class MainWindow(QMainWindow):
         self.dialogs = Dialogs(self, self.query, self.library, self.models)
         self.downloads = DownloadDialogs(self.models, self)
         self.width_spin = stroke_width_spin(self.canvas, self.settings)
-        self.actions = build_actions(self)
-        self.similar_action = self.actions.similar
-        build_menus(self, self.actions)
-        self.toolbar = build_toolbar(self, self.actions, self.width_spin)
+        self.window_actions = build_actions(self)
+        self.similar_action = self.window_actions.similar
+        build_menus(self, self.window_actions)
+        self.toolbar = build_toolbar(self, self.window_actions, self.width_spin)
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -112,7 +112,8 @@ class MainWindow(QMainWindow):
         self.results_view.activated.connect(self.result_actions.open)
         session.results_ready.connect(lambda results: self.results_shown.emit(len(results)))
         session.status.connect(self.result_count_label.setText)
-        session.more_available.connect(lambda more: (self.more_button.setEnabled(more), self.actions.more.setEnabled(more)))
+        session.more_available.connect(self.more_button.setEnabled)
+        session.more_available.connect(self.window_actions.more.setEnabled)
         session.cleared.connect(pane.clear)
         session.folder_filter_changed.connect(pane.folder_button.show_chosen)
         session.failed.connect(self.show_error)
@@ -137,7 +138,7 @@ class MainWindow(QMainWindow):
         self.models.ready.connect(lambda: self.message_bar.dismiss() if self.message_bar.kind in ("busy", "warning") else None)
         self.query.error.connect(self.show_error)
         self.query.status.connect(status)
-        self.query.folders_dropped.connect(lambda folders: [library.add_folder(f) for f in folders])
+        self.query.folders_dropped.connect(self._add_folders)
         self.result_actions.error.connect(self.show_error)
         self.result_actions.status.connect(status)
         self.result_actions.similar_requested.connect(self._search_similar)
@@ -212,6 +213,10 @@ class MainWindow(QMainWindow):
             self.query.load_image(path)
         self.session.find_similar(photo_id)
 
+    def _add_folders(self, folders: list[Path]) -> None:
+        for folder in folders:
+            self.library.add_folder(folder)
+
     def _show_offer(self, offer: Offer) -> None:
         actions = {
             model_loading.USE_DEFAULT: self.models.use_offline_model,
@@ -227,7 +232,7 @@ class MainWindow(QMainWindow):
     def set_eraser(self, on: bool) -> None:
         """Switch between pen and eraser."""
         self.canvas.eraser = on
-        (self.actions.eraser if on else self.actions.pen).setChecked(True)
+        (self.window_actions.eraser if on else self.window_actions.pen).setChecked(True)
 
     def focus_results(self) -> None:
         """Move the keyboard focus to the results grid (the first result if none is current)."""

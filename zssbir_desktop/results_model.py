@@ -23,9 +23,14 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 class Result(Protocol):
     """What the model needs of a search result (the core's ``SearchResult`` has it)."""
 
-    id: int
-    path: Path
-    score: float
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def score(self) -> float: ...
 
 
 class ResultsModel(QAbstractListModel):

@@ -51,15 +51,15 @@ def _coerce(value: object, default: object) -> object:
         return bool(value)
     if isinstance(default, int):
         try:
-            return int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            return int(value) if isinstance(value, (int, float)) else int(str(value))
+        except ValueError:
             return default
     if isinstance(default, tuple):
         if value is None or value == "":
             return ()
         if isinstance(value, str):
             return tuple(p for p in value.split("\n") if p)
-        return tuple(str(v) for v in value)  # type: ignore[union-attr]
+        return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else (str(value),)
     return "" if value is None else str(value)
 
 

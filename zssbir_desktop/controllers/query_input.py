@@ -71,7 +71,7 @@ class QueryInput(QObject):
         """Write the canvas (at the model's size, 256 px) to ``path`` as a PNG; a failure is reported."""
         if path.suffix.lower() != ".png":
             path = path.with_suffix(".png")
-        if not self.canvas.sketch_image().save(str(path), "PNG"):
+        if not self.canvas.sketch_image().save(str(path), "PNG"):  # type: ignore[call-overload]  # str works, bytes not
             self.error.emit(f"The sketch could not be saved to {path} (is the disk full or the folder read-only?)")
             return False
         self.status.emit(f"Saved {path}", 5000)

@@ -152,7 +152,9 @@ class FineTuneController(QObject):
         if self._split is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             self._workdir = paths.cache_dir() / "finetune" / f"run-{stamp}"
-            self._split = split_holdout(self.report.dataset, self._workdir / "split")
+            dataset = self.report.dataset
+            assert dataset is not None  # a report that is ok has one
+            self._split = split_holdout(dataset, self._workdir / "split")
         assert self._workdir is not None
         settings = dict(self.settings_override)
         if mode == "warmup":

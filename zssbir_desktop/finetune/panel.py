@@ -179,8 +179,10 @@ class FineTunePanel(QScrollArea):
         self.model_table = QTableWidget(0, 5)
         self.model_table.setHorizontalHeaderLabels(["Name", "Trained", "mAP@all", "P@10", "Data"])
         for column in (2, 3):
-            self.model_table.horizontalHeaderItem(column).setToolTip(
-                "This model on held-out images of its training data; in brackets the model that was in use then")
+            item = self.model_table.horizontalHeaderItem(column)
+            if item is not None:
+                item.setToolTip(
+                    "This model on held-out images of its training data; in brackets the model that was in use then")
         header = self.model_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in (1, 2, 3):

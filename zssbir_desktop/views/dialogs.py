@@ -23,7 +23,7 @@ class Dialogs:
 
     def open_image(self) -> None:
         """Search with an image file."""
-        formats = " ".join(f"*.{bytes(f).decode()}" for f in QImageReader.supportedImageFormats())
+        formats = " ".join(f"*.{bytes(f.data()).decode()}" for f in QImageReader.supportedImageFormats())
         path, _ = QFileDialog.getOpenFileName(self.parent, "Open an image to search with", "", f"Images ({formats})")
         if path:
             self.query.load_image(Path(path))
