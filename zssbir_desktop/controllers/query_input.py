@@ -4,13 +4,21 @@ on the canvas, dropped folders handed on to the library, and the sketch saved as
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.canvas import SketchCanvas
 from zssbir_desktop.imageconv import pil_to_qimage
+
+
+class Page(Protocol):
+    """What the query input needs of the canvas (``SketchCanvas``)."""
+
+    def set_image(self, image: QImage, path: Path | None = None) -> None: ...
+
+    def sketch_image(self) -> QImage: ...
 
 
 class QueryInput(QObject):
@@ -21,7 +29,7 @@ class QueryInput(QObject):
     status = Signal(str, int)  # status bar message, milliseconds
     folders_dropped = Signal(object)  # [Path]: folders to add to the library
 
-    def __init__(self, canvas: SketchCanvas, parent: QObject | None = None) -> None:
+    def __init__(self, canvas: Page, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
 
