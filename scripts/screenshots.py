@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     for stroke in trace_strokes(sketch):
         window.canvas.add_stroke([QPointF(x, y) for x, y in stroke])
     shown: list[int] = []
+    searching: list[bool] = [False]
     window.results_shown.connect(shown.append)
+    window.engine.searching.connect(searching.append)
     wait_until(lambda: bool(shown), "results during indexing")
     model = window.results_model
     wait_until(
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. The finished library: the same sketch, its results, the best one previewed.
     shown.clear()
-    wait_until(lambda: bool(shown) and not window.engine.searches.runner.busy(), "results")
+    wait_until(lambda: bool(shown) and not searching[-1], "results")
     wait_until(
         lambda: all(
             model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None

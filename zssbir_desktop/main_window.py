@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.similar_action = self.window_actions.similar
         build_menus(self, self.window_actions)
         self.toolbar = build_toolbar(self, self.window_actions, self.width_spin)
+        self._restore_preview_choice()
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -212,6 +213,17 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.query.load_image(path)
         self.session.find_similar(photo_id)
+
+    def _restore_preview_choice(self) -> None:
+        preview = self.window_actions.preview
+        preview.setChecked(str(self.settings.value("results/preview", "true")).lower() == "true")
+        self.results_pane.set_preview_enabled(preview.isChecked())
+
+        def toggled(on: bool) -> None:
+            self.results_pane.set_preview_enabled(on)
+            self.settings.setValue("results/preview", on)
+
+        preview.toggled.connect(toggled)
 
     def _add_folders(self, folders: list[Path]) -> None:
         for folder in folders:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -16,6 +16,10 @@ from PySide6.QtWidgets import (
 from zssbir_desktop.results_model import BrokenRole, ScoreRole
 
 TEXT_LINES = 2
+CELL_MARGIN = 12
+"""Pixels around a thumbnail in its cell (6 on each side)."""
+MIN_GAP = 4
+"""The least room between two cells; what is left over is spread evenly between the columns."""
 
 
 class ResultDelegate(QStyledItemDelegate):
@@ -27,7 +31,7 @@ class ResultDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         line = option.fontMetrics.height()
-        return QSize(self.thumbnail_size + 12, self.thumbnail_size + 12 + TEXT_LINES * line)
+        return QSize(self.thumbnail_size + CELL_MARGIN, self.thumbnail_size + CELL_MARGIN + TEXT_LINES * line)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -75,7 +79,9 @@ class ResultDelegate(QStyledItemDelegate):
 
 
 class ResultsView(QListView):
-    """The grid of results. Enter opens the photo (``activated``); hover reports ``hovered``."""
+    """The grid of results: as many columns as fit its width, the room left spread between them.
+    Enter opens the photo (``activated``); ``hovered`` reports the result under the mouse (an
+    invalid index when the mouse is over no result or has left the grid)."""
 
     hovered = Signal(QModelIndex)
 
@@ -89,17 +95,61 @@ class ResultsView(QListView):
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setMouseTracking(True)
-        self.setSpacing(4)
+        self.setSpacing(0)  # the grid size below spaces the cells
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.delegate = ResultDelegate(thumbnail_size, self)
         self.setItemDelegate(self.delegate)
-        self.entered.connect(self.hovered)
+        self._hovered = QPersistentModelIndex()
+        self._fit_columns()
+
+    def columns(self) -> int:
+        """How many results fit side by side."""
+        return max(1, self._usable_width() // (self._cell_width() + MIN_GAP))
 
     def set_thumbnail_size(self, size: int) -> None:
         """Resize the cells for a new thumbnail size."""
         self.delegate.thumbnail_size = size
+        self._fit_columns()
         self.scheduleDelayedItemsLayout()
+
+    def _cell_width(self) -> int:
+        return self.delegate.thumbnail_size + CELL_MARGIN
+
+    def _usable_width(self) -> int:
+        # the scroll bar's room is kept whether it shows or not, so that showing it (more results,
+        # a smaller pane) never changes the columns under the mouse
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return self.width() - 2 * self.frameWidth() - scroll_bar
+
+    def _fit_columns(self) -> None:
+        line = self.fontMetrics().height()
+        height = self.delegate.thumbnail_size + CELL_MARGIN + TEXT_LINES * line + MIN_GAP
+        width = max(self._cell_width() + MIN_GAP, self._usable_width() // self.columns())
+        if self.gridSize() != QSize(width, height):
+            self.setGridSize(QSize(width, height))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_columns()
+        super().resizeEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        self._set_hovered(self.indexAt(event.position().toPoint()))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self._set_hovered(QModelIndex())
+
+    def hovered_index(self) -> QModelIndex:
+        """The result under the mouse (invalid: none)."""
+        hovered, model = self._hovered, self.model()
+        return model.index(hovered.row(), hovered.column()) if hovered.isValid() and model is not None else QModelIndex()
+
+    def _set_hovered(self, index: QModelIndex) -> None:
+        if QPersistentModelIndex(index) != self._hovered:
+            self._hovered = QPersistentModelIndex(index)
+            self.hovered.emit(index)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():

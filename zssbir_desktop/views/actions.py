@@ -80,6 +80,7 @@ class WindowActions:
     more: QAction
     focus_canvas: QAction
     focus_results: QAction
+    preview: QAction
     library_toggle: QAction
     open_log: QAction
     about: QAction
@@ -153,6 +154,8 @@ def build_actions(w: ActionHost) -> WindowActions:
         more=make_action(w, "Show &More", w.session.show_more, ["Ctrl+M"], "Show the next page of results"),
         focus_canvas=make_action(w, "Focus &Canvas", w.canvas.setFocus, ["Ctrl+1"], "Move the keyboard focus to the canvas"),
         focus_results=make_action(w, "Focus &Results", w.focus_results, ["Ctrl+2", "F6"], "Move the keyboard focus to the results"),
+        preview=make_action(w, "&Preview", lambda: None, ["Ctrl+Shift+P"],
+                            "Show the hovered or selected result larger below the results"),
         library_toggle=library_toggle,
         open_log=make_action(w, "Open &Log Folder", lambda: open_with_system(log_file().parent), [],
                              "Open the folder with zssbir's log file"),
@@ -163,6 +166,7 @@ def build_actions(w: ActionHost) -> WindowActions:
         action.setCheckable(True)
         tools.addAction(action)
     actions.pen.setChecked(True)
+    actions.preview.setCheckable(True)
     w.results_view.addActions([actions.open_result, actions.reveal, actions.copy_path, actions.similar])
     return actions
 
@@ -181,7 +185,7 @@ def build_menus(window: QMainWindow, a: WindowActions) -> None:
     edit_menu.addSeparator()
     edit_menu.addActions([a.pen, a.eraser, a.thicker, a.thinner])
     bar.addMenu("&Results").addActions([a.open_result, a.reveal, a.copy_path, a.similar, a.more])
-    bar.addMenu("&View").addActions([a.focus_canvas, a.focus_results, a.library_toggle])
+    bar.addMenu("&View").addActions([a.focus_canvas, a.focus_results, a.preview, a.library_toggle])
     bar.addMenu("&Help").addActions([a.open_log, a.about])
 
 

@@ -19,6 +19,7 @@ def build_central(window: QMainWindow, message_bar: MessageBar, canvas: SketchCa
     canvas_layout.addWidget(canvas, 1)
     hint = QLabel("Draw with the mouse or a pen. Results follow each stroke.")
     hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    hint.setWordWrap(True)  # so that the canvas side can narrow below the sentence's width
     canvas_layout.addWidget(hint)
     splitter = QSplitter(Qt.Orientation.Horizontal)
     splitter.setObjectName("mainSplitter")
@@ -26,7 +27,7 @@ def build_central(window: QMainWindow, message_bar: MessageBar, canvas: SketchCa
     splitter.addWidget(results)
     splitter.setStretchFactor(0, 1)
     splitter.setStretchFactor(1, 1)
-    splitter.setSizes([10, 11])  # scaled to the width: room for three columns of results
+    splitter.setSizes([2, 3])  # scaled to the width: a 1,280 px window has room for three columns of results
     central = QWidget()
     layout = QVBoxLayout(central)
     layout.setContentsMargins(6, 6, 6, 6)

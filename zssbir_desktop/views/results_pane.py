@@ -29,7 +29,9 @@ def photo_details(path: Path) -> str:
 
 
 class ResultsPane(QSplitter):
-    """The header and grid above the preview; hovering or selecting a result previews it."""
+    """The header and grid above the preview. The preview shows while a result is hovered or
+    selected (the hovered one first), unless it is switched off (``set_preview_enabled``); the
+    rest of the time the grid has the whole pane."""
 
     def __init__(self, results_model: ResultsModel, thumbnails: ThumbnailLoader, results_count: int,
                  thumbnail_size: int, parent: QWidget | None = None) -> None:
@@ -37,11 +39,16 @@ class ResultsPane(QSplitter):
         self.results_model = results_model
         self.thumbnails = thumbnails
         self._preview_key: Hashable = None
+        self._has_folders = False
+        self._preview_enabled = True
         self.results_view = ResultsView(thumbnail_size)
         self.results_view.setModel(results_model)
-        self.results_view.hovered.connect(self.show_preview)
-        self.results_view.selectionModel().currentChanged.connect(lambda current, _old: self.show_preview(current))
+        self.results_view.hovered.connect(lambda _index: self._update_preview())
+        selection = self.results_view.selectionModel()
+        selection.currentChanged.connect(lambda _current, _old: self._update_preview())
+        selection.selectionChanged.connect(lambda _selected, _deselected: self._update_preview())
         thumbnails.ready.connect(self._preview_ready)
+        results_model.modelReset.connect(self._update_preview)
 
         self.result_count_label = QLabel("Draw something to search")
         self.result_count_label.setObjectName("resultCount")
@@ -65,6 +72,7 @@ class ResultsPane(QSplitter):
         self.results_stack.addWidget(self.empty_page)
         self.results_stack.addWidget(self.results_view)
         self.preview = PreviewPanel()
+        self.preview.hide()
         results_box = QWidget()
         layout = QVBoxLayout(results_box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,14 +109,42 @@ class ResultsPane(QSplitter):
         return page
 
     def set_has_folders(self, has_folders: bool) -> None:
-        """The grid and preview once the library has folders, the first-run page before."""
+        """The grid (and preview) once the library has folders, the first-run page before."""
+        self._has_folders = has_folders
         self.results_stack.setCurrentWidget(self.results_view if has_folders else self.empty_page)
-        self.preview.setVisible(has_folders)
+        self._update_preview()
+
+    def set_preview_enabled(self, enabled: bool) -> None:
+        """Show the preview of the hovered or selected result (True), or never (False)."""
+        self._preview_enabled = enabled
+        self._update_preview()
+
+    def previewed(self) -> QModelIndex:
+        """The result to preview: the hovered one, else the current one if it is selected, else
+        the first selected one (invalid: none)."""
+        view = self.results_view
+        hovered = view.hovered_index()
+        if hovered.isValid():
+            return hovered
+        selection = view.selectionModel()
+        current = view.currentIndex()
+        if current.isValid() and selection.isSelected(current):
+            return current
+        selected = selection.selectedIndexes()
+        return selected[0] if selected else QModelIndex()
+
+    def _update_preview(self) -> None:
+        index = self.previewed() if self._has_folders and self._preview_enabled else QModelIndex()
+        if index.isValid() and (int(index.data(PhotoIdRole)), "preview") != self._preview_key:
+            self.show_preview(index)
+        self.preview.setVisible(index.isValid())
 
     def clear(self) -> None:
         """No query: no results, nothing previewed."""
         self.results_model.clear()
         self.preview.show_nothing()
+        self._preview_key = None
+        self._update_preview()
 
     def set_thumbnail_size(self, size: int) -> None:
         """Draw the grid's thumbnails ``size`` pixels wide."""
