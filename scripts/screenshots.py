@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for folder in folders:
         window.engine.add_folder(folder)
-    window.start_indexing()
+    window.library.start_indexing()
     wait_until(lambda: bool(halfway), "half of the photos")
     window.width_spin.setValue(3)
     sketch = args.data / "sketch" / SKETCH[0] / SKETCH[1]
@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "thumbnails",
     )
-    window.results_view.setCurrentIndex(model.index(0))
-    wait_until(lambda: window.preview._pixmap is not None, "the preview")
+    window.results_pane.results_view.setCurrentIndex(model.index(0))
+    wait_until(lambda: window.results_pane.preview._pixmap is not None, "the preview")
     save(window, "search-results.png")
 
     # 4. Settings, on the Model page.
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 5. The same window in the dark theme (the canvas stays white).
     apply_theme(app, "dark")
-    window.results_view.viewport().update()
+    window.results_pane.results_view.viewport().update()
     save(window, "dark-theme.png")
 
     window.close()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from zssbir_desktop.canvas import SketchCanvas
@@ -20,20 +19,19 @@ from zssbir_desktop.controllers.query_input import QueryInput
 from zssbir_desktop.controllers.result_actions import ResultActions
 from zssbir_desktop.controllers.search_session import SearchSession
 from zssbir_desktop.engine import Engine
+from zssbir_desktop.error_log import log_file
+from zssbir_desktop.file_manager import open_with_system
 from zssbir_desktop.library_panel import LibraryPanel, SkippedFilesDialog
 from zssbir_desktop.message_bar import MessageBar
 from zssbir_desktop.results_model import ResultsModel
 from zssbir_desktop.settings import Preferences, PreferencesStore
 from zssbir_desktop.settings_dialog import SettingsDialog, choices_here
 from zssbir_desktop.thumbnails import ThumbnailLoader
-from zssbir_desktop.views.actions import build_actions, build_menus, build_toolbar, stroke_width_spin
+from zssbir_desktop.views.actions import WindowActions, build_menus, build_toolbar, make_action, stroke_width_spin, tool_icon
 from zssbir_desktop.views.dialogs import Dialogs
 from zssbir_desktop.views.download_dialog import DownloadDialogs
 from zssbir_desktop.views.frame import ModelState, build_central, build_library_dock
 from zssbir_desktop.views.results_pane import ResultsPane
-
-if TYPE_CHECKING:
-    from zssbir_core.api import ModelRequest
 
 log = logging.getLogger("zssbir.desktop")
 
@@ -67,11 +65,11 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.session = SearchSession(engine, self.canvas, prefs.results_count, self.results_model, self)
         self.query = QueryInput(self.canvas, self)
-        self.result_actions = ResultActions(self.results_view, self)
+        self.result_actions = ResultActions(self.results_pane.results_view, self)
         self.dialogs = Dialogs(self, self.query, self.library, self.models)
         self.downloads = DownloadDialogs(self.models, self)
         self.width_spin = stroke_width_spin(self.canvas, self.settings)
-        self.window_actions = build_actions(self)
+        self.window_actions = self._build_actions()
         self.similar_action = self.window_actions.similar
         build_menus(self, self.window_actions)
         self.toolbar = build_toolbar(self, self.window_actions, self.width_spin)
@@ -90,17 +88,12 @@ class MainWindow(QMainWindow):
     def _build_layout(self) -> None:
         self.message_bar = MessageBar()
         self.canvas = SketchCanvas()
-        pane = self.results_pane = ResultsPane(self.results_model, self.thumbnails, self.prefs.results_count,
-                                               self.prefs.thumbnail_size)
-        self.results_view, self.preview, self.results_stack = pane.results_view, pane.preview, pane.results_stack
-        self.empty_page, self.empty_add_button = pane.empty_page, pane.empty_add_button
-        self.result_count_label, self.k_spin = pane.result_count_label, pane.k_spin
-        self.folder_button, self.more_button = pane.folder_button, pane.more_button
+        pane = self.results_pane = ResultsPane(self.results_model, self.thumbnails, self.preferences.current.results_count,
+                                               self.preferences.current.thumbnail_size)
         self.splitter = build_central(self, self.message_bar, self.canvas, pane)
         self.library_panel = LibraryPanel()
         self.library_dock = build_library_dock(self, self.library_panel)
         self.model_state = ModelState(self)
-        self.model_label = self.model_state.model_label
 
     def _connect(self) -> None:
         status = self.statusBar().showMessage
@@ -110,10 +103,10 @@ class MainWindow(QMainWindow):
         pane.more_button.clicked.connect(session.show_more)
         pane.folder_button.chosen.connect(session.set_folder_filter)
         pane.empty_add_button.clicked.connect(self.dialogs.choose_folder)
-        self.results_view.activated.connect(self.result_actions.open)
+        self.results_pane.results_view.activated.connect(self.result_actions.open)
         session.results_ready.connect(lambda results: self.results_shown.emit(len(results)))
-        session.status.connect(self.result_count_label.setText)
-        session.more_available.connect(self.more_button.setEnabled)
+        session.status.connect(self.results_pane.result_count_label.setText)
+        session.more_available.connect(self.results_pane.more_button.setEnabled)
         session.more_available.connect(self.window_actions.more.setEnabled)
         session.cleared.connect(pane.clear)
         session.folder_filter_changed.connect(pane.folder_button.show_chosen)
@@ -144,56 +137,74 @@ class MainWindow(QMainWindow):
         self.result_actions.status.connect(status)
         self.result_actions.similar_requested.connect(self._search_similar)
 
-    # == what the controllers do, as the window's public surface ==================================
+    def _build_actions(self) -> WindowActions:
+        """The window's actions, connected to its controllers and slots."""
+        w = self
+        Key = QKeySequence.StandardKey
+        undo = w.canvas.undo_stack.createUndoAction(w, "&Undo")
+        undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
+        undo.setIcon(tool_icon("undo", "edit-undo"))
+        undo.setToolTip("Undo the last stroke (Ctrl+Z)")
+        redo = w.canvas.undo_stack.createRedoAction(w, "&Redo")
+        redo_keys = [*QKeySequence.keyBindings(Key.Redo), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        redo.setShortcuts([QKeySequence(s) for s in dict.fromkeys(k.toString() for k in redo_keys)])
+        redo.setIcon(tool_icon("redo", "edit-redo"))
+        redo.setToolTip("Redo (Ctrl+Shift+Z or Ctrl+Y)")
+        w.addActions([undo, redo])
+        library_toggle = w.library_dock.toggleViewAction()
+        library_toggle.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        actions = WindowActions(
+            open=make_action(w, "&Open Image…", w.dialogs.open_image, [Key.Open], "Search with an image file",
+                             tool_icon("open", "document-open")),
+            paste=make_action(w, "&Paste Image", w.query.paste, [Key.Paste], "Search with the image on the clipboard"),
+            save=make_action(w, "&Save Sketch…", w.dialogs.save_sketch, [Key.Save], "Save the sketch as a PNG file",
+                             tool_icon("save", "document-save")),
+            add_folder=make_action(w, "&Add Folder…", w.dialogs.choose_folder, ["Ctrl+Shift+O"], "Add a folder of photos",
+                                   tool_icon("folder-add", "folder-new")),
+            rescan=make_action(w, "&Re-scan Library", w.library.start_indexing, ["F5"], "Look for new, changed and deleted photos"),
+            settings=make_action(w, "Se&ttings…", w.open_settings, [Key.Preferences, "Ctrl+,"], "Settings",
+                                 tool_icon("settings", "preferences-system")),
+            quit=make_action(w, "&Quit", w.close, [Key.Quit, "Ctrl+Q"], "Quit zssbir"),
+            undo=undo,
+            redo=redo,
+            clear=make_action(w, "&Clear Canvas", w.canvas.clear, ["Ctrl+Backspace", "Ctrl+Delete"], "Clear the canvas",
+                              tool_icon("clear", "edit-clear")),
+            pen=make_action(w, "&Pen", lambda: w.set_eraser(False), ["P"], "Pen: draw black strokes", tool_icon("pen", "draw-freehand")),
+            eraser=make_action(w, "&Eraser", lambda: w.set_eraser(True), ["E"], "Eraser: rub out strokes",
+                               tool_icon("eraser", "draw-eraser")),
+            thicker=make_action(w, "&Thicker Stroke", lambda: w.width_spin.stepUp(), ["]"], "Thicker stroke"),
+            thinner=make_action(w, "T&hinner Stroke", lambda: w.width_spin.stepDown(), ["["], "Thinner stroke"),
+            open_result=make_action(w, "&Open Photo", w.result_actions.open_chosen, [], "Open with the system's viewer (Enter)"),
+            reveal=make_action(w, "Show in &File Manager", w.result_actions.reveal_chosen, ["Ctrl+Shift+R"],
+                               "Show the photo in the file manager"),
+            copy_path=make_action(w, "&Copy Path", w.result_actions.copy_paths, ["Ctrl+Shift+C"], "Copy the photo's path"),
+            similar=make_action(w, "Find &Similar", w.result_actions.find_similar, ["Ctrl+Shift+F"],
+                                "Search with this photo as the query", tool_icon("find-similar", "edit-find")),
+            more=make_action(w, "Show &More", w.session.show_more, ["Ctrl+M"], "Show the next page of results"),
+            focus_canvas=make_action(w, "Focus &Canvas", w.canvas.setFocus, ["Ctrl+1"], "Move the keyboard focus to the canvas"),
+            focus_results=make_action(w, "Focus &Results", w.focus_results, ["Ctrl+2", "F6"], "Move the keyboard focus to the results"),
+            preview=make_action(w, "&Preview", lambda: None, ["Ctrl+Shift+P"],
+                                "Show the hovered or selected result larger below the results"),
+            library_toggle=library_toggle,
+            open_log=make_action(w, "Open &Log Folder", lambda: open_with_system(log_file().parent), [],
+                                 "Open the folder with zssbir's log file"),
+            about=make_action(w, "&About zssbir", w.dialogs.show_about, [], "About zssbir"),
+        )
+        tools = QActionGroup(w)
+        for action in (actions.pen, actions.eraser):
+            action.setCheckable(True)
+            tools.addAction(action)
+        actions.pen.setChecked(True)
+        actions.preview.setCheckable(True)
+        w.results_pane.results_view.addActions([actions.open_result, actions.reveal, actions.copy_path, actions.similar])
+        return actions
 
-    @property
-    def library_dir(self) -> Path:
-        """The open (or last tried) library's folder."""
-        return self.library.library_dir
+    # == the window's public surface ===============================================================
 
     def start(self) -> None:
         """Open the library and load the model (in the background): called once the window shows."""
-        self.open_library(self.library_dir)
-        self.load_model()
-
-    def open_library(self, directory: Path) -> None:
-        """Open the library at ``directory``; a failure is shown in the window."""
-        self.library.open_library(directory)
-
-    def load_model(self) -> None:
-        """Load the model named in the preferences, or else the library's own, or else the default."""
+        self.library.open_library(self.library.library_dir)
         self.models.load_model()
-
-    @property
-    def prefs(self) -> Preferences:
-        """The preferences in force (change them through ``preferences``)."""
-        return self.preferences.current
-
-    def model_spec(self) -> ModelRequest:
-        """The model to search with: the preferences' choice, else the library's own, else the default."""
-        return self.models.model_spec()
-
-    def add_folder(self, folder: Path) -> None:
-        """Add ``folder`` to the library and index it in the background."""
-        self.library.add_folder(folder)
-
-    def rescan(self) -> None:
-        """Look for new, changed and deleted photos."""
-        self.library.start_indexing()
-
-    start_indexing = rescan
-
-    def search_now(self) -> None:
-        """Search with the current query without waiting."""
-        self.session.search_now()
-
-    def set_folder_filter(self, folders: set[str]) -> None:
-        """Search only ``folders`` (empty: all of them)."""
-        self.session.set_folder_filter(folders)
-
-    def save_sketch_to(self, path: Path) -> bool:
-        """Write the canvas as a PNG to ``path``; a failure shows a message."""
-        return self.query.save_sketch_to(path)
 
     def show_error(self, text: str, kind: str = "error") -> None:
         """Show a readable message in the window (and log it)."""
@@ -206,7 +217,7 @@ class MainWindow(QMainWindow):
         self.library_panel.set_folders(folders)
         self.library_panel.set_skipped_count(skipped)
         self.session.keep_folders([path for path, _count in folders])
-        self.folder_button.set_folders(path for path, _count in folders)
+        self.results_pane.folder_button.set_folders(path for path, _count in folders)
         self.results_pane.set_has_folders(bool(folders))
 
     def _search_similar(self, photo_id: int, path: Path | None) -> None:
@@ -248,16 +259,16 @@ class MainWindow(QMainWindow):
 
     def focus_results(self) -> None:
         """Move the keyboard focus to the results grid (the first result if none is current)."""
-        self.results_view.setFocus()
-        if not self.results_view.currentIndex().isValid() and self.results_model.rowCount() > 0:
-            self.results_view.setCurrentIndex(self.results_model.index(0))
+        self.results_pane.results_view.setFocus()
+        if not self.results_pane.results_view.currentIndex().isValid() and self.results_model.rowCount() > 0:
+            self.results_pane.results_view.setCurrentIndex(self.results_model.index(0))
 
     # == settings ==================================================================================
 
     def settings_dialog(self) -> SettingsDialog:
         """A settings dialog for the current preferences, with every registered extra page."""
         devices, models = choices_here()
-        dialog = SettingsDialog(self.prefs, devices=devices, models=models, parent=self)
+        dialog = SettingsDialog(self.preferences.current, devices=devices, models=models, parent=self)
         for add_page in self.settings_pages:
             add_page(dialog)
         return dialog

@@ -253,10 +253,10 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
     window = MainWindow(Engine(), Preferences(model="lite0-imagenet", rescan_on_start=False), tmp_path / "library",
                         QSettings())
     qtbot.addWidget(window)
-    window.open_library(window.library_dir)
+    window.library.open_library(window.library.library_dir)
     window.engine.set_embedder(small_embedder)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=120_000):
-        window.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
+        window.library.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
     controller = install_fine_tuning(window).controller
     dialog = window.settings_dialog()
     assert "Fine-tuning" in [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
@@ -279,7 +279,7 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
         engine.switch_model(str(stored.checkpoint_dir))
         assert window.engine.embedder is small_embedder, "search keeps the old model meanwhile"
     assert window.engine.embedder.model_id == stored.model_id == window.engine.library.model_id
-    assert window.prefs.model == str(stored.checkpoint_dir) == load_preferences().model
+    assert window.preferences.current.model == str(stored.checkpoint_dir) == load_preferences().model
     results = window.engine.library.search_vectors(window.engine.embedder.embed_images(
         [Image.new("RGB", (64, 64), "white")])[0], k=3)
     assert len(results) == 3

@@ -90,14 +90,14 @@ def install_fine_tuning(window: MainWindow) -> FineTuning:
     """Add the Fine-tuning page and the close guard to ``window``; "Use this model" asks the
     window's engine to switch (re-embed, then swap) and the preferences to remember the choice."""
     engine = window.engine
-    controller = FineTuneController(lambda: window.model_spec().spec, parent=window)
+    controller = FineTuneController(lambda: window.models.model_spec().spec, parent=window)
 
     def switched(spec: str) -> None:
         window.preferences.update(model=spec)
         window.show_error("Now searching with the new model.", "info")
 
     def use_model(spec: str) -> None:
-        engine.switch_model(spec, window.prefs.device)
+        engine.switch_model(spec, window.preferences.current.device)
 
     def progress(event: IndexProgress) -> None:
         window.statusBar().showMessage(f"Re-indexing with the new model: {event.done} of {event.total}")
@@ -110,7 +110,7 @@ def install_fine_tuning(window: MainWindow) -> FineTuning:
         from zssbir_core.api import available_devices
 
         devices = {info.name.split(":")[0]: info.description for info in available_devices()}
-        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.model_spec().spec),
+        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.models.model_spec().spec),
                               devices=devices, use_model=use_model, parent=dialog)
         engine.model_switched.connect(panel.refresh_models)
         dialog.add_page(panel, "Fine-tuning")
