@@ -111,7 +111,7 @@ def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
 
     _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
     steps = []
-    controller.runner.event.connect(lambda event: steps.append(event) if isinstance(event, StepEvent) else None)
+    controller.runner.training_event.connect(lambda event: steps.append(event) if isinstance(event, StepEvent) else None)
     with qtbot.waitSignal(controller.estimate_finished, timeout=RUN_TIMEOUT_MS) as estimated:
         panel.estimate_button.click()
     estimate = estimated.args[0]
@@ -147,7 +147,7 @@ def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
 def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineTuneController,
                                   first_event: bool = False) -> None:
     """Start a run; return once the child process exists (or once it reported its first event)."""
-    signal_ = controller.runner.event if first_event else controller.runner.started
+    signal_ = controller.runner.training_event if first_event else controller.runner.started
     with qtbot.waitSignal(signal_, timeout=120_000):
         panel.start_button.click()
     assert controller.runner.pid() > 0

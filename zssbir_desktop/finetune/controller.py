@@ -72,7 +72,7 @@ class FineTuneController(QObject):
         self._store = store
         self.settings_override = dict(settings_override or {})
         self.runner = TrainingRunner(self)
-        self.runner.event.connect(self._on_event)
+        self.runner.training_event.connect(self._on_event)
         self.runner.finished.connect(self._on_runner_finished)
         self.tasks = TaskRunner(1, self)
         self.store_tasks = TaskRunner(1, self)
