@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(["zssbir"])
 
     from zssbir_desktop.engine import Engine
-    from zssbir_desktop.main_window import MainWindow
-    from zssbir_desktop.settings import Preferences
+    from zssbir_desktop.settings.preferences import Preferences
     from zssbir_desktop.theme import apply_theme
+    from zssbir_desktop.window.main_window import MainWindow
 
     apply_theme(app, "light")
     window = MainWindow(

@@ -31,6 +31,12 @@ def test_every_core_module_is_in_the_contracts() -> None:
     assert modules <= layered, f"not in the core's layers: {sorted(modules - layered)}"
 
 
+def test_the_desktop_is_in_feature_folders() -> None:
+    """At most 8 modules loose at zssbir_desktop's top level: the rest live in their feature's folder."""
+    loose = sorted(p.name for p in (REPO_ROOT / "zssbir_desktop").glob("*.py"))
+    assert len(loose) <= 8, loose
+
+
 def _tool(name: str) -> str:
     beside_python = Path(sys.executable).parent / name
     found = str(beside_python) if beside_python.is_file() else shutil.which(name)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
-from zssbir_desktop.search_runner import SearchRunner
+from zssbir_desktop.search.runner import SearchRunner
 from zssbir_desktop.workers import Report, Task, TaskRunner
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class Engine(QObject):
         """A thumbnail for the results grid (called on a pool thread): the library's cached one
         when it is big enough, else decoded from the photo itself."""
         from zssbir_core.api import THUMBNAIL_SIZE, open_image
-        from zssbir_desktop.thumbnails import file_thumbnail
+        from zssbir_desktop.results.thumbnails import file_thumbnail
 
         library = self._library
         if library is None or photo_id is None or size > THUMBNAIL_SIZE:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QSettings
 from zssbir_desktop.app import parse_args
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import ErrorReporter, log_file, setup_logging
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.settings import Preferences, library_directory
+from zssbir_desktop.settings.preferences import Preferences, library_directory
+from zssbir_desktop.window.main_window import MainWindow
 
 
 def test_unexpected_worker_error_is_logged_and_shown(qtbot, tmp_path, isolated_app_state) -> None:

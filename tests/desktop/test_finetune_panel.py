@@ -245,8 +245,8 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
     from zssbir_core.models import ZSSBIRNet, build_backbone, save_checkpoint
     from zssbir_desktop.engine import Engine
     from zssbir_desktop.finetune import install_fine_tuning
-    from zssbir_desktop.main_window import MainWindow
-    from zssbir_desktop.settings import Preferences, load_preferences
+    from zssbir_desktop.settings.preferences import Preferences, load_preferences
+    from zssbir_desktop.window.main_window import MainWindow
 
     from .fixtures import copy_photos
 

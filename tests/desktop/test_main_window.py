@@ -14,9 +14,9 @@ from PySide6.QtTest import QTest
 
 from tests.desktop.fixtures import copy_photos
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.results_model import PathRole, PhotoIdRole
-from zssbir_desktop.settings import Preferences, load_preferences
+from zssbir_desktop.results.model import PathRole, PhotoIdRole
+from zssbir_desktop.settings.preferences import Preferences, load_preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 WAIT_MS = 120_000
 

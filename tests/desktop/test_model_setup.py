@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QPushButton
 
 from zssbir_core.models.catalog import DEFAULT_MODEL
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.settings import Preferences, load_preferences
+from zssbir_desktop.settings.preferences import Preferences, load_preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 WAIT_MS = 120_000
 

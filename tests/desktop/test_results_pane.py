@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 
 from zssbir_core.api import SearchResult
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.settings import Preferences
+from zssbir_desktop.settings.preferences import Preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 
 @pytest.fixture

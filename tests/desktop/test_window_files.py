@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent, QImage
 from tests.desktop.fixtures import copy_photos
 from tests.desktop.test_main_window import CIRCLE, WAIT_MS, draw, make_window
 from zssbir_core.library import PhotoLibrary
-from zssbir_desktop.settings import Preferences
+from zssbir_desktop.settings.preferences import Preferences
 
 
 def drop(window, paths: list[Path]) -> None:
@@ -84,7 +84,7 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(
 
 
 def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
-    from zssbir_desktop.library_panel import SkippedFilesDialog
+    from zssbir_desktop.library.panel import SkippedFilesDialog
 
     window = make_window(qtbot, tmp_path, small_embedder)
     folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=1)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.imageconv import pil_to_qimage
+from zssbir_desktop.canvas.imageconv import pil_to_qimage
 
 
 class Page(Protocol):

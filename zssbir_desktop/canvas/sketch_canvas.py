@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from zssbir_desktop.imageconv import qimage_to_pil
+from zssbir_desktop.canvas.imageconv import qimage_to_pil
 
 REFERENCE_SIDE = 512.0
 """Stroke widths are given in pixels of a page this many pixels wide."""

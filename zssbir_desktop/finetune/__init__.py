@@ -22,8 +22,8 @@ from zssbir_desktop.finetune.runner import TrainingOutcome, TrainingRunner
 if TYPE_CHECKING:
     from zssbir_core.api import IndexProgress
     from zssbir_desktop.engine import Engine
-    from zssbir_desktop.main_window import MainWindow
-    from zssbir_desktop.settings_dialog import SettingsDialog
+    from zssbir_desktop.settings.dialog import SettingsDialog
+    from zssbir_desktop.window.main_window import MainWindow
 
 __all__ = [
     "FineTuneController",

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from zssbir_core.errors import ZssbirError
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import describe_error
-from zssbir_desktop.settings import Preferences, PreferencesStore, take_legacy_exclude_patterns
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore, take_legacy_exclude_patterns
 
 if TYPE_CHECKING:
     from zssbir_core.api import IndexProgress
@@ -56,7 +56,7 @@ class LibraryControl(QObject):
         if new.exclude_patterns != old.exclude_patterns:
             self.set_exclude_patterns(new.exclude_patterns)
         if new.library_dir != old.library_dir:
-            from zssbir_desktop.settings import library_directory
+            from zssbir_desktop.settings.preferences import library_directory
 
             self.open_library(library_directory(new))
 

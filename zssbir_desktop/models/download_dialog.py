@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from zssbir_desktop.controllers.model_loading import ModelLoading
+from zssbir_desktop.models.loading import ModelLoading
 
 TITLE = "Downloading the ResNet50 ImageNet weights"
 

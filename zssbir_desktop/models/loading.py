@@ -15,7 +15,7 @@ from zssbir_core.api import DEFAULT_MODEL
 from zssbir_core.errors import LibraryError, WeightsUnavailableError, ZssbirError
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import log_file
-from zssbir_desktop.settings import Preferences, PreferencesStore
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore
 
 if TYPE_CHECKING:
     from zssbir_core.api import Embedder, ModelRequest

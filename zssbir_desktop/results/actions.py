@@ -9,8 +9,8 @@ from PySide6.QtCore import QModelIndex, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView
 
-from zssbir_desktop.file_manager import open_with_system, show_in_file_manager
-from zssbir_desktop.results_model import PathRole, PhotoIdRole
+from zssbir_desktop.results.file_manager import open_with_system, show_in_file_manager
+from zssbir_desktop.results.model import PathRole, PhotoIdRole
 
 
 class ResultActions(QObject):

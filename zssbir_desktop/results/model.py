@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from zssbir_core.paths import display_path
-from zssbir_desktop.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2

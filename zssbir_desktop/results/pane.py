@@ -10,11 +10,11 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.preview import PREVIEW_SIZE, PreviewPanel
-from zssbir_desktop.results_model import PathRole, PhotoIdRole, ResultsModel, ScoreRole
-from zssbir_desktop.results_view import ResultsView
-from zssbir_desktop.thumbnails import ThumbnailLoader
-from zssbir_desktop.views.folder_button import FolderButton
+from zssbir_desktop.results.folder_button import FolderButton
+from zssbir_desktop.results.model import PathRole, PhotoIdRole, ResultsModel, ScoreRole
+from zssbir_desktop.results.preview import PREVIEW_SIZE, PreviewPanel
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.view import ResultsView
 
 
 def photo_details(path: Path) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.imageconv import pil_to_qimage
+from zssbir_desktop.canvas.imageconv import pil_to_qimage
 
 log = logging.getLogger("zssbir.desktop")
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zssbir_desktop.results_model import BrokenRole, ScoreRole
+from zssbir_desktop.results.model import BrokenRole, ScoreRole
 
 TEXT_LINES = 2
 CELL_MARGIN = 12

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import describe_error
-from zssbir_desktop.results_model import ResultsModel
+from zssbir_desktop.results.model import ResultsModel
 
 if TYPE_CHECKING:
     from zssbir_core.api import Embedder, SearchResult

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.settings import THEMES, Preferences
+from zssbir_desktop.settings.preferences import THEMES, Preferences
 
 DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSpinBox, QToolBar
 
-from zssbir_desktop.canvas import SketchCanvas
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
 

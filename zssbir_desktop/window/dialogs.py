@@ -7,9 +7,9 @@ from pathlib import Path
 from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from zssbir_desktop.controllers.library_control import LibraryControl
-from zssbir_desktop.controllers.model_loading import ModelLoading
-from zssbir_desktop.controllers.query_input import QueryInput
+from zssbir_desktop.canvas.query_input import QueryInput
+from zssbir_desktop.library.control import LibraryControl
+from zssbir_desktop.models.loading import ModelLoading
 
 
 class Dialogs:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
-from zssbir_desktop.canvas import SketchCanvas
-from zssbir_desktop.library_panel import LibraryPanel
-from zssbir_desktop.message_bar import MessageBar
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
+from zssbir_desktop.library.panel import LibraryPanel
+from zssbir_desktop.window.message_bar import MessageBar
 
 
 def build_central(window: QMainWindow, message_bar: MessageBar, canvas: SketchCanvas, results: QWidget) -> QSplitter:

@@ -1,5 +1,5 @@
-"""The main window: library dock, sketch canvas, results and preview, wired to the controllers that
-hold the app's behaviour (``zssbir_desktop.controllers``); the layout pieces are in ``views``."""
+"""The main window: it builds the features (canvas, search, results, library, models, settings),
+connects their signals and its actions, and does nothing else itself."""
 
 from __future__ import annotations
 
@@ -11,27 +11,27 @@ from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from zssbir_desktop.canvas import SketchCanvas
-from zssbir_desktop.controllers import model_loading
-from zssbir_desktop.controllers.library_control import LibraryControl
-from zssbir_desktop.controllers.model_loading import ModelLoading, Offer
-from zssbir_desktop.controllers.query_input import QueryInput
-from zssbir_desktop.controllers.result_actions import ResultActions
-from zssbir_desktop.controllers.search_session import SearchSession
+from zssbir_desktop.canvas.query_input import QueryInput
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import log_file
-from zssbir_desktop.file_manager import open_with_system
-from zssbir_desktop.library_panel import LibraryPanel, SkippedFilesDialog
-from zssbir_desktop.message_bar import MessageBar
-from zssbir_desktop.results_model import ResultsModel
-from zssbir_desktop.settings import Preferences, PreferencesStore
-from zssbir_desktop.settings_dialog import SettingsDialog, choices_here
-from zssbir_desktop.thumbnails import ThumbnailLoader
-from zssbir_desktop.views.actions import WindowActions, build_menus, build_toolbar, make_action, stroke_width_spin, tool_icon
-from zssbir_desktop.views.dialogs import Dialogs
-from zssbir_desktop.views.download_dialog import DownloadDialogs
-from zssbir_desktop.views.frame import ModelState, build_central, build_library_dock
-from zssbir_desktop.views.results_pane import ResultsPane
+from zssbir_desktop.library.control import LibraryControl
+from zssbir_desktop.library.panel import LibraryPanel, SkippedFilesDialog
+from zssbir_desktop.models import loading as model_loading
+from zssbir_desktop.models.download_dialog import DownloadDialogs
+from zssbir_desktop.models.loading import ModelLoading, Offer
+from zssbir_desktop.results.actions import ResultActions
+from zssbir_desktop.results.file_manager import open_with_system
+from zssbir_desktop.results.model import ResultsModel
+from zssbir_desktop.results.pane import ResultsPane
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
+from zssbir_desktop.search.session import SearchSession
+from zssbir_desktop.settings.dialog import SettingsDialog, choices_here
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore
+from zssbir_desktop.window.actions import WindowActions, build_menus, build_toolbar, make_action, stroke_width_spin, tool_icon
+from zssbir_desktop.window.dialogs import Dialogs
+from zssbir_desktop.window.frame import ModelState, build_central, build_library_dock
+from zssbir_desktop.window.message_bar import MessageBar
 
 log = logging.getLogger("zssbir.desktop")
 

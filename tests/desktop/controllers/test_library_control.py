@@ -10,9 +10,9 @@ from PySide6.QtCore import QSettings
 from tests.desktop.controllers.conftest import WAIT_MS
 from tests.desktop.fixtures import copy_photos
 from zssbir_core.api import IndexProgress
-from zssbir_desktop.controllers.library_control import LibraryControl
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.settings import Preferences, PreferencesStore
+from zssbir_desktop.library.control import LibraryControl
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore
 
 
 class Recorder:

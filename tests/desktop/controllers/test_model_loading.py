@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 from tests.desktop.controllers.conftest import WAIT_MS
 from zssbir_core.api import ModelRequest
 from zssbir_core.models.catalog import DEFAULT_MODEL
-from zssbir_desktop.controllers.model_loading import (
+from zssbir_desktop.models.loading import (
     CHOOSE_CHECKPOINT,
     NOT_LOADED,
     RETRY_DOWNLOAD,
@@ -18,7 +18,7 @@ from zssbir_desktop.controllers.model_loading import (
     ModelLoading,
     Offer,
 )
-from zssbir_desktop.settings import Preferences, PreferencesStore, load_preferences
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore, load_preferences
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/resnet50.pth"  # the discard port: nothing listens, the download fails
 

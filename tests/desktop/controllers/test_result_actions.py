@@ -11,10 +11,10 @@ from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtGui import QGuiApplication
 
 from tests.desktop.controllers.conftest import WAIT_MS
-from zssbir_desktop.controllers.result_actions import ResultActions
-from zssbir_desktop.results_model import ResultsModel
-from zssbir_desktop.results_view import ResultsView
-from zssbir_desktop.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.actions import ResultActions
+from zssbir_desktop.results.model import ResultsModel
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.view import ResultsView
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 from tests.desktop.controllers.conftest import WAIT_MS
-from zssbir_desktop.controllers.search_session import SearchSession, Sketch
 from zssbir_desktop.engine import Engine
+from zssbir_desktop.search.session import SearchSession, Sketch
 
 
 def cat_sketch(sketchy_root: Path) -> Path:
