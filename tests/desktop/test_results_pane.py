@@ -46,8 +46,10 @@ def test_a_1280_px_window_shows_more_than_two_columns_filling_the_width(window: 
     cell = view.gridSize().width()
     assert all(b - a == cell for a, b in zip(lefts, lefts[1:]))  # evenly spread
     assert view.viewport().width() - (lefts[-1] + cell) < cell // 2, "no room left for another column"
-    window.resize(1600, 800)
-    QTest.qWait(50)
+    for width in range(1280, 1700, 20):  # every width: the columns counted are the columns laid out
+        window.resize(width, 800)
+        QTest.qWait(20)
+        assert len(first_row(window)) == view.columns() > 2, width
     assert len(first_row(window)) > len(lefts), "a wider window shows more columns"
 
 

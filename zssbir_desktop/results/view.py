@@ -119,8 +119,9 @@ class ResultsView(QListView):
     def _usable_width(self) -> int:
         # the scroll bar's room is kept whether it shows or not, so that showing it (more results,
         # a smaller pane) never changes the columns under the mouse
+        # (and a few pixels more: the list lays out a row only while a cell fits with room to spare)
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        return self.width() - 2 * self.frameWidth() - scroll_bar
+        return self.width() - 2 * self.frameWidth() - scroll_bar - MIN_GAP
 
     def _fit_columns(self) -> None:
         line = self.fontMetrics().height()
