@@ -70,3 +70,13 @@ def test_no_source_file_is_over_500_lines():
     lengths = {path.relative_to(REPO_ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines()) for path in sources}
     too_long = {name: count for name, count in lengths.items() if count > MAX_LINES}
     assert not too_long, f"over {MAX_LINES} lines (split them by what they hold): {too_long}"
+
+
+def test_the_desktop_writes_no_built_in_model_name() -> None:
+    """The catalog knows the models: the app asks it (``api.weights_file_model``, ``model_choices``)."""
+    from zssbir_core.models.catalog import BUILTIN_MODELS, DEFAULT_ALIAS
+
+    names = {model.id for model in BUILTIN_MODELS} | {model.short_label for model in BUILTIN_MODELS if model.short_label}
+    written = [f"{path.relative_to(REPO_ROOT)}: {name}" for path in sorted((REPO_ROOT / "zssbir_desktop").rglob("*.py"))
+               for name in sorted(names) if name.lower() in path.read_text(encoding="utf-8").lower()]
+    assert not written and DEFAULT_ALIAS not in names, written

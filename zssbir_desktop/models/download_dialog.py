@@ -1,4 +1,4 @@
-"""The ResNet50 weights download's progress dialog, with Cancel, shown while a download runs."""
+"""A model's weights download: its progress dialog, with Cancel, shown while the download runs."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from zssbir_desktop.models.loading import ModelLoading
 
-TITLE = "Downloading the ResNet50 ImageNet weights"
-
 
 class DownloadDialog(QProgressDialog):
-    """Window-modal progress of the download; ``canceled`` asks to stop it."""
+    """Window-modal progress of the download of ``name``'s weights; ``canceled`` asks to stop it."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(f"{TITLE} (about 100 MB)…", "Cancel", 0, 0, parent)
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        self.title = f"Downloading the {name} weights"
+        super().__init__(f"{self.title}…", "Cancel", 0, 0, parent)
         self.setWindowTitle("Downloading model")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumDuration(0)
@@ -26,7 +25,7 @@ class DownloadDialog(QProgressDialog):
         if total:
             self.setRange(0, total)
             self.setValue(min(done, total))
-        self.setLabelText(f"{TITLE}… {done / 1e6:.1f}" + (f" of {total / 1e6:.1f} MB" if total else " MB"))
+        self.setLabelText(f"{self.title}… {done / 1e6:.1f}" + (f" of {total / 1e6:.1f} MB" if total else " MB"))
 
 
 class DownloadDialogs(QObject):
@@ -41,7 +40,7 @@ class DownloadDialogs(QObject):
 
     def _open(self) -> None:
         self._close()
-        self.dialog = DownloadDialog(self.parent())  # type: ignore[arg-type]
+        self.dialog = DownloadDialog(self.loading.download_name(), self.parent())  # type: ignore[arg-type]
         self.dialog.canceled.connect(self.loading.cancel_download)
         self.loading.engine.download_progress.connect(self.dialog.show_progress)
         self.dialog.show()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from zssbir_core.api import weights_file_model
 from zssbir_core.errors import ZssbirError
 from zssbir_desktop.settings.preferences import THEMES, Preferences
 
@@ -173,12 +174,13 @@ class SettingsDialog(QDialog):
         self.weights_edit = QLineEdit(prefs.weights_file)
         self.weights_edit.setPlaceholderText("Downloaded automatically when online")
         choose_weights = QPushButton("Weights file…")
-        choose_weights.setToolTip("A ResNet50 ImageNet weights file (.pth) you already have")
+        downloaded = weights_file_model()
+        choose_weights.setToolTip(f"A {downloaded.label} weights file (.pth) you already have")
         choose_weights.clicked.connect(self._browse_weights)
         row = QHBoxLayout()
         row.addWidget(self.weights_edit, 1)
         row.addWidget(choose_weights)
-        form.addRow("ResNet50 weights:", row)
+        form.addRow(f"{downloaded.label} weights:", row)
         note = QLabel("Changing the model re-indexes your photos in the background.")
         note.setWordWrap(True)
         form.addRow(note)
@@ -214,12 +216,13 @@ class SettingsDialog(QDialog):
             self._select_model(folder)
 
     def _browse_weights(self) -> None:
+        downloaded = weights_file_model()
         path, _ = QFileDialog.getOpenFileName(
-            self, "ResNet50 weights file", "", "PyTorch weights (*.pth *.pt *.safetensors)"
+            self, f"{downloaded.label} weights file", "", "PyTorch weights (*.pth *.pt *.safetensors)"
         )
         if path:
             self.weights_edit.setText(path)
-            self._select_model("resnet50-imagenet")
+            self._select_model(downloaded.spec)
 
     def preferences(self) -> Preferences:
         """The preferences as edited in the dialog (a new object; the original is untouched)."""

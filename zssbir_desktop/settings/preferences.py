@@ -22,7 +22,8 @@ class Preferences:
 
     ``library_dir`` empty means the default library under platformdirs; ``model`` is a built-in
     model name or a checkpoint directory, empty for "the library's own model, else the default
-    model"; ``weights_file`` an optional local ResNet50 weights file.
+    model"; ``weights_file`` an optional local weights file for the built-in model whose weights
+    are otherwise downloaded.
     """
 
     device: str = "auto"

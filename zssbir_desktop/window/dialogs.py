@@ -41,8 +41,9 @@ class Dialogs:
             self.library.add_folder(Path(folder))
 
     def choose_weights_file(self) -> None:
-        """Ask for a ResNet50 weights file and use it from now on."""
-        path, _ = QFileDialog.getOpenFileName(self.parent, "ResNet50 weights file", "", "PyTorch weights (*.pth *.pt)")
+        """Ask for a weights file of the model that downloads its weights and use it from now on."""
+        path, _ = QFileDialog.getOpenFileName(self.parent, f"{self.models.download_name()} weights file", "",
+                                              "PyTorch weights (*.pth *.pt)")
         if path:
             self.models.use_weights_file(path)
 
