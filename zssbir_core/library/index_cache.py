@@ -11,13 +11,13 @@ import threading
 from pathlib import Path
 
 from zssbir_core.errors import LibraryError
-from zssbir_core.index import ExactIndex, HnswParams, IndexMismatchError, VectorIndex, vector_index_class
+from zssbir_core.index import HnswParams, IndexMismatchError, PhotoIndex, vector_index_class
 from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.store import LibraryStore
 
 
 class IndexCache:
-    """The current ``VectorIndex`` of a library; thread-safe (``guard`` serialises changes)."""
+    """The current ``PhotoIndex`` of a library; thread-safe (``guard`` serialises changes)."""
 
     def __init__(self, store: LibraryStore, directory: Path, writer_lock: WriterLock, params: HnswParams) -> None:
         self.store = store
@@ -28,14 +28,14 @@ class IndexCache:
         self.run_active = threading.Event()
         """Set while an indexing run of this process writes the library."""
         self.closed = False
-        self._index: VectorIndex | ExactIndex | None = None
+        self._index: PhotoIndex | None = None
 
     @property
-    def loaded(self) -> VectorIndex | ExactIndex | None:
+    def loaded(self) -> PhotoIndex | None:
         """The index in memory, as it is (None if none was loaded yet)."""
         return self._index
 
-    def current(self) -> VectorIndex | ExactIndex | None:
+    def current(self) -> PhotoIndex | None:
         """The index of the library's model, loaded or rebuilt as needed (None before any run).
 
         Reloaded when another process changed the library; kept as it is while a writer runs.
@@ -61,7 +61,7 @@ class IndexCache:
                 self.rebuild()
             return self._index
 
-    def rebuild(self) -> VectorIndex | ExactIndex:
+    def rebuild(self) -> PhotoIndex:
         """Build the index afresh from the database's vectors; saved if this process may write."""
         with self.guard:
             model_id = self.store.meta("model_id")
