@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication(["zssbir"])
 
     from zssbir_desktop.engine import Engine
-    from zssbir_desktop.main_window import MainWindow
-    from zssbir_desktop.settings import Preferences
+    from zssbir_desktop.settings.preferences import Preferences
     from zssbir_desktop.theme import apply_theme
+    from zssbir_desktop.window.main_window import MainWindow
 
     apply_theme(app, "light")
     window = MainWindow(
@@ -148,14 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     for folder in folders:
         window.engine.add_folder(folder)
-    window.start_indexing()
+    window.library.start_indexing()
     wait_until(lambda: bool(halfway), "half of the photos")
     window.width_spin.setValue(3)
     sketch = args.data / "sketch" / SKETCH[0] / SKETCH[1]
     for stroke in trace_strokes(sketch):
         window.canvas.add_stroke([QPointF(x, y) for x, y in stroke])
     shown: list[int] = []
+    searching: list[bool] = [False]
     window.results_shown.connect(shown.append)
+    window.engine.searching.connect(searching.append)
     wait_until(lambda: bool(shown), "results during indexing")
     model = window.results_model
     wait_until(
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. The finished library: the same sketch, its results, the best one previewed.
     shown.clear()
-    wait_until(lambda: bool(shown) and not window.engine.searches.runner.busy(), "results")
+    wait_until(lambda: bool(shown) and not searching[-1], "results")
     wait_until(
         lambda: all(
             model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None
@@ -179,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "thumbnails",
     )
-    window.results_view.setCurrentIndex(model.index(0))
-    wait_until(lambda: window.preview._pixmap is not None, "the preview")
+    window.results_pane.results_view.setCurrentIndex(model.index(0))
+    wait_until(lambda: window.results_pane.preview._pixmap is not None, "the preview")
     save(window, "search-results.png")
 
     # 4. Settings, on the Model page.
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 5. The same window in the dark theme (the canvas stays white).
     apply_theme(app, "dark")
-    window.results_view.viewport().update()
+    window.results_pane.results_view.viewport().update()
     save(window, "dark-theme.png")
 
     window.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zssbir_core import __version__
-from zssbir_core.models.catalog import DEFAULT_MODEL, ModelChoice, backbone_of, model_choices
+from zssbir_core.models.catalog import DEFAULT_MODEL, ModelChoice, backbone_of, downloaded_model, model_choices
 from zssbir_core.training.events import (
     EndEvent,
     EventFormatError,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from zssbir_core.finetuning.estimate import TimeEstimate
     from zssbir_core.finetuning.holdout import HoldoutSplit
     from zssbir_core.library import FolderInfo, IndexProgress, PhotoLibrary, SearchResult, SkippedFile
+    from zssbir_core.library.model_spec import ModelRequest
     from zssbir_core.library.thumbnails import THUMBNAIL_SIZE
     from zssbir_core.library.watcher import FolderWatcher
     from zssbir_core.models.registry import Embedder
@@ -68,6 +69,7 @@ __all__ = [
     "IndexProgress",
     "Losses",
     "ModelChoice",
+    "ModelRequest",
     "ModelStore",
     "PhotoLibrary",
     "PhotoMetadata",
@@ -88,18 +90,19 @@ __all__ = [
     "backbone_of",
     "check_training_folder",
     "compare_models",
-    "download_resnet50_weights",
+    "ensure_weights",
     "estimate_time",
+    "fine_tuning_recipes",
     "format_duration",
-    "library_model_spec",
     "load_model",
     "make_searcher",
+    "model_for_library",
     "model_choices",
     "open_image",
     "open_library",
     "parse_event",
     "read_photo_metadata",
-    "resnet50_downloaded",
+    "needs_download",
     "resolve_device",
     "split_holdout",
     "training_command",
@@ -108,6 +111,7 @@ __all__ = [
     "tune_malloc",
     "warmup_settings",
     "watch_library",
+    "weights_file_model",
 ]
 
 _LAZY = {
@@ -121,6 +125,7 @@ _LAZY = {
     "FolderInfo": "zssbir_core.library.records",
     "HoldoutSplit": "zssbir_core.finetuning.holdout",
     "IndexProgress": "zssbir_core.library.records",
+    "ModelRequest": "zssbir_core.library.model_spec",
     "ModelStore": "zssbir_core.models.store",
     "PhotoLibrary": "zssbir_core.library.library",
     "PhotoMetadata": "zssbir_core.photo_metadata",
@@ -154,12 +159,15 @@ def open_library(directory: str | Path) -> PhotoLibrary:
     return PhotoLibrary.open(Path(directory))
 
 
-def library_model_spec(model_id: str) -> tuple[str, int | None]:
-    """``(spec, image_size)`` that ``load_model`` turns back into the library's ``model_id``;
-    raises ``LibraryError`` when that model is neither built in nor among the stored ones."""
-    from zssbir_core.library.model_spec import model_spec_for
+def model_for_library(
+    library: PhotoLibrary | None, override: str | Path | None = None, image_size: int | None = None
+) -> ModelRequest:
+    """The model to search ``library`` with: ``override`` when given, else the library's own
+    model, else ``DEFAULT_MODEL``; ``image_size`` wins over the size the library recorded. Raises
+    ``LibraryError`` when the library's model is neither built in nor among the stored ones."""
+    from zssbir_core.library.model_spec import model_for_library as _model_for_library
 
-    return model_spec_for(model_id)
+    return _model_for_library(library, override, image_size)
 
 
 def watch_library(library: PhotoLibrary, on_change: Callable[[], None]) -> FolderWatcher:
@@ -209,28 +217,33 @@ def load_model(
     return _load_model(spec, device=device, weights=weights, image_size=image_size)
 
 
-def resnet50_downloaded() -> bool:
-    """True when the ResNet50 ImageNet weights are in the cache (no download needed). Without
-    torch there is nothing to download for: loading the model says what to install."""
-    from zssbir_core.models.runtime_choice import torch_installed
+def needs_download(spec: str | Path, weights: str | Path | None = None) -> bool:
+    """True when loading ``spec`` would first download weights (the catalog says which models
+    download; a local ``weights`` file or the cached download makes it False)."""
+    from zssbir_core.models.weights import needs_download as _needs
 
-    if not torch_installed():
-        return True
-    from zssbir_core.models.resnet import resnet50_cache_path
-
-    return resnet50_cache_path().is_file()
+    return _needs(spec, weights)
 
 
-def download_resnet50_weights(
+def ensure_weights(
+    spec: str | Path,
+    *,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     url: str | None = None,
-) -> Path:
-    """Download the ResNet50 ImageNet weights into the cache (``progress(done, total)`` bytes);
-    a cancelled download raises ``DownloadCancelled`` and leaves nothing behind."""
-    from zssbir_core.models.resnet import ensure_resnet50_weights
+) -> Path | None:
+    """Download the weights of ``spec`` into the cache if the catalog downloads them
+    (``progress(done, total)`` bytes) and return the file; None for a model that needs none. A
+    cancelled download raises ``DownloadCancelled`` and leaves nothing behind."""
+    from zssbir_core.models.weights import ensure_weights as _ensure
 
-    return ensure_resnet50_weights(progress=progress, cancel=cancel, url=url)
+    return _ensure(spec, progress=progress, cancel=cancel, url=url)
+
+
+def weights_file_model() -> ModelChoice:
+    """The built-in model a local ImageNet weights file is for (the one the catalog downloads)."""
+    model = downloaded_model()
+    return ModelChoice(model.id, model.short_name, True)
 
 
 # -- devices and memory ----------------------------------------------------------------------------
@@ -307,6 +320,13 @@ def split_holdout(dataset: FolderDataset, directory: str | Path) -> HoldoutSplit
     from zssbir_core.finetuning.holdout import split_holdout as _split
 
     return _split(dataset, directory)
+
+
+def fine_tuning_recipes() -> tuple[str, ...]:
+    """The recipes a fine-tune offers, shortest first."""
+    from zssbir_core.finetuning.estimate import FINE_TUNING_RECIPES
+
+    return FINE_TUNING_RECIPES
 
 
 def warmup_settings() -> dict[str, object]:

@@ -2,16 +2,21 @@
 
 Only windows, widgets, Qt models and workers live here; all retrieval, indexing and model code
 is in ``zssbir_core``, which the app reaches only through ``zssbir_core.api`` (and ``errors``,
-``paths``): an import-linter contract in ``pyproject.toml`` keeps it so.
+``paths``): import-linter contracts in ``pyproject.toml`` keep it so.
 
-- ``app``: the ``zssbir`` entry point (window first, model in the background).
-- ``main_window``: the window, wiring the controllers to the widgets.
-- ``controllers``: the window's behaviour, testable without it (search session, model loading,
-  library control, query input, result actions); ``views``: pieces of the window's layout.
-- ``engine``: the open library and the loaded model, with indexing and searches on workers.
-- ``workers`` / ``search_runner``: thread-pool tasks with cancel flags; newest-query-wins search.
-- ``canvas``: vector strokes with undo/redo, rendered crisply on screen and at 256 px for the model.
-- ``results_model`` / ``results_view`` / ``thumbnails`` / ``preview``: the results grid.
-- ``library_panel``, ``settings`` / ``settings_dialog``, ``message_bar``, ``theme``, ``error_log``.
-- ``finetune``: the Settings -> Fine-tuning page (its own sub-package).
+One folder a feature, each with its widgets (views), its Qt models and its controller (a QObject
+that holds the behaviour, testable without a window; controllers never import widgets):
+
+- ``canvas``: the sketch canvas (strokes, undo) and the query input (files, clipboard, drops).
+- ``search``: the search session (debounced query, pages, folder filter) and the newest-wins runner.
+- ``results``: the results model, grid, pane, preview, thumbnails and the actions on a result.
+- ``library``: the library panel and its controller (folders, indexing, progress).
+- ``models``: which model to search with, loading it, downloading its weights.
+- ``settings``: the preferences store and the settings dialog.
+- ``finetune``: the Settings -> Fine-tuning page, the training child process.
+- ``window``: the main window, which only assembles the features (frame, actions, menus, dialogs).
+
+At the top: ``app`` (the ``zssbir`` entry point), ``engine`` (the open library and the loaded
+model, the background work on them), ``workers`` (thread-pool tasks), ``error_log``, ``theme``,
+``resources_path``.
 """

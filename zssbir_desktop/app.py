@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from zssbir_desktop.settings import APPLICATION, ORGANIZATION, library_directory, load_preferences
+    from zssbir_desktop.settings.preferences import APPLICATION, ORGANIZATION, library_directory, load_preferences
 
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from zssbir_desktop.engine import Engine
     from zssbir_desktop.error_log import ErrorReporter, setup_logging
-    from zssbir_desktop.main_window import MainWindow
     from zssbir_desktop.theme import apply_theme
+    from zssbir_desktop.window.main_window import MainWindow
 
     setup_logging()
     logging.getLogger("zssbir_core.cpu_allocator").log(

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
-from zssbir_desktop.canvas import MODEL_SIDE, SketchCanvas
-from zssbir_desktop.imageconv import qimage_to_pil
+from zssbir_desktop.canvas.imageconv import qimage_to_pil
+from zssbir_desktop.canvas.sketch_canvas import MODEL_SIDE, SketchCanvas
 
 
 def ink(image: QImage) -> int:
@@ -101,7 +101,7 @@ import hashlib, sys
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from zssbir_desktop.canvas import SketchCanvas
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 canvas = SketchCanvas()
 canvas.resize(300, 300)
 canvas.show()

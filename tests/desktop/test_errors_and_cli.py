@@ -12,8 +12,8 @@ from PySide6.QtCore import QSettings
 from zssbir_desktop.app import parse_args
 from zssbir_desktop.engine import Engine
 from zssbir_desktop.error_log import ErrorReporter, log_file, setup_logging
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.settings import Preferences, library_directory
+from zssbir_desktop.settings.preferences import Preferences, library_directory
+from zssbir_desktop.window.main_window import MainWindow
 
 
 def test_unexpected_worker_error_is_logged_and_shown(qtbot, tmp_path, isolated_app_state) -> None:
@@ -28,7 +28,7 @@ def test_unexpected_worker_error_is_logged_and_shown(qtbot, tmp_path, isolated_a
             raise ZeroDivisionError("division by zero in a worker")
 
         with qtbot.waitSignal(window.engine.search_failed, timeout=10_000):
-            window.engine.searches.submit(broken_search)
+            window.engine._searches.submit(broken_search)  # the engine's search queue, fed a bug
         text = window.message_bar.text()
         assert "ZeroDivisionError" in text and str(path) in text
         logged = path.read_text()

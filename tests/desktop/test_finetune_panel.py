@@ -112,7 +112,7 @@ def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
 
     _check(qtbot, panel, _shapes_folder(tmp_path / "shapes"))
     steps = []
-    controller.runner.event.connect(lambda event: steps.append(event) if isinstance(event, StepEvent) else None)
+    controller.runner.training_event.connect(lambda event: steps.append(event) if isinstance(event, StepEvent) else None)
     with qtbot.waitSignal(controller.estimate_finished, timeout=RUN_TIMEOUT_MS) as estimated:
         panel.estimate_button.click()
     estimate = estimated.args[0]
@@ -148,7 +148,7 @@ def test_estimate_then_a_tiny_fine_tune_in_a_child_process_registers_a_model(
 def _start_and_wait_for_the_child(qtbot, panel: FineTunePanel, controller: FineTuneController,
                                   first_event: bool = False) -> None:
     """Start a run; return once the child process exists (or once it reported its first event)."""
-    signal_ = controller.runner.event if first_event else controller.runner.started
+    signal_ = controller.runner.training_event if first_event else controller.runner.started
     with qtbot.waitSignal(signal_, timeout=120_000):
         panel.start_button.click()
     assert controller.runner.pid() > 0
@@ -246,19 +246,19 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
     from zssbir_core.models import ZSSBIRNet, build_backbone, save_checkpoint
     from zssbir_desktop.engine import Engine
     from zssbir_desktop.finetune import install_fine_tuning
-    from zssbir_desktop.main_window import MainWindow
-    from zssbir_desktop.settings import Preferences, load_preferences
+    from zssbir_desktop.settings.preferences import Preferences, load_preferences
+    from zssbir_desktop.window.main_window import MainWindow
 
     from .fixtures import copy_photos
 
     window = MainWindow(Engine(), Preferences(model="lite0-imagenet", rescan_on_start=False), tmp_path / "library",
                         QSettings())
     qtbot.addWidget(window)
-    window.open_library(window.library_dir)
+    window.library.open_library(window.library.library_dir)
     window.engine.set_embedder(small_embedder)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=120_000):
-        window.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
-    controller = install_fine_tuning(window)
+        window.library.add_folder(copy_photos(sketchy_root, tmp_path / "photos", per_class=2))
+    controller = install_fine_tuning(window).controller
     dialog = window.settings_dialog()
     assert "Fine-tuning" in [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
     dialog.deleteLater()
@@ -269,18 +269,18 @@ def test_use_this_model_reembeds_in_the_background_then_switches(qtbot, tmp_path
                                  preprocessing=backbone.preprocessing.with_size(64))
     stored = controller.store.add(checkpoint, name="mine")
     old_id = window.engine.library.model_id
-    switcher = window.model_switcher
+    engine = window.engine
 
-    with qtbot.waitSignal(switcher.failed, timeout=60_000):
-        switcher.use_model(str(stored.checkpoint_dir))
-        switcher.cancel()
+    with qtbot.waitSignal(engine.switch_failed, timeout=60_000):
+        engine.switch_model(str(stored.checkpoint_dir))
+        engine.cancel_switch()
     assert window.engine.embedder is small_embedder and window.engine.library.model_id == old_id
 
-    with qtbot.waitSignal(switcher.switched, timeout=120_000):
-        switcher.use_model(str(stored.checkpoint_dir))
+    with qtbot.waitSignal(engine.model_switched, timeout=120_000):
+        engine.switch_model(str(stored.checkpoint_dir))
         assert window.engine.embedder is small_embedder, "search keeps the old model meanwhile"
     assert window.engine.embedder.model_id == stored.model_id == window.engine.library.model_id
-    assert window.prefs.model == str(stored.checkpoint_dir) == load_preferences().model
+    assert window.preferences.current.model == str(stored.checkpoint_dir) == load_preferences().model
     results = window.engine.library.search_vectors(window.engine.embedder.embed_images(
         [Image.new("RGB", (64, 64), "white")])[0], k=3)
     assert len(results) == 3

@@ -14,9 +14,9 @@ from PySide6.QtTest import QTest
 
 from tests.desktop.fixtures import copy_photos
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.results_model import PathRole, PhotoIdRole
-from zssbir_desktop.settings import Preferences, load_preferences
+from zssbir_desktop.results.model import PathRole, PhotoIdRole
+from zssbir_desktop.settings.preferences import Preferences, load_preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 WAIT_MS = 120_000
 
@@ -27,7 +27,7 @@ def make_window(qtbot, tmp_path: Path, embedder=None, prefs: Preferences | None 
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    window.open_library(window.library_dir)
+    window.library.open_library(window.library.library_dir)
     if embedder is not None:
         window.engine.set_embedder(embedder)
     return window
@@ -58,7 +58,7 @@ def index_folder(qtbot, window: MainWindow, folder: Path) -> list:
     events: list = []
     window.engine.indexing_progress.connect(events.append)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS) as blocker:
-        window.add_folder(folder)
+        window.library.add_folder(folder)
     assert blocker.args == [False]
     return events
 
@@ -72,8 +72,8 @@ def indexed_window(qtbot, tmp_path, sketchy_root, small_embedder) -> MainWindow:
 
 def test_first_run_invites_to_add_a_folder(qtbot, tmp_path) -> None:
     window = make_window(qtbot, tmp_path)
-    assert window.results_stack.currentWidget() is window.empty_page
-    assert window.empty_add_button.isVisible()
+    assert window.results_pane.results_stack.currentWidget() is window.results_pane.empty_page
+    assert window.results_pane.empty_add_button.isVisible()
     assert window.acceptDrops()
 
 
@@ -86,7 +86,7 @@ def test_adding_a_folder_indexes_it_with_progress(qtbot, tmp_path, sketchy_root,
     assert window.library_panel.folder_list.count() == 1
     assert "12 photos" in window.library_panel.folder_list.item(0).text()
     assert not window.library_panel.progress.isVisible()
-    assert window.results_stack.currentWidget() is window.results_view
+    assert window.results_pane.results_stack.currentWidget() is window.results_pane.results_view
 
 
 def test_drawing_strokes_searches_and_shows_thumbnails(qtbot, indexed_window) -> None:
@@ -104,14 +104,16 @@ def test_drawing_strokes_searches_and_shows_thumbnails(qtbot, indexed_window) ->
 def test_only_the_newest_query_is_shown(qtbot, indexed_window) -> None:
     window = indexed_window
     shown: list[int] = []
+    busy: list[bool] = []
     window.engine.results_ready.connect(lambda request, _results: shown.append(request))
+    window.engine.searching.connect(busy.append)
     draw(qtbot, window, CIRCLE)
-    window.search_now()
+    window.session.search_now()
     draw(qtbot, window, STEM)
-    window.search_now()
-    newest = window.engine.searches.latest
+    window.session.search_now()
+    newest = window.engine.latest_search()
     qtbot.waitUntil(lambda: newest in shown, timeout=WAIT_MS)
-    window.engine.searches.runner.wait(WAIT_MS)
+    qtbot.waitUntil(lambda: busy[-1] is False, timeout=WAIT_MS)
     qtbot.wait(100)
     assert shown[-1] == newest and all(request <= newest for request in shown)
 
@@ -137,7 +139,7 @@ def test_find_similar_ranks_by_the_chosen_photo(qtbot, indexed_window) -> None:
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         draw(qtbot, window, CIRCLE)
     target = window.results_model.index(5)
-    window.results_view.setCurrentIndex(target)
+    window.results_pane.results_view.setCurrentIndex(target)
     photo_id, photo_path = target.data(PhotoIdRole), Path(target.data(PathRole))
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.similar_action.trigger()
@@ -152,13 +154,13 @@ def test_find_similar_ranks_by_the_chosen_photo(qtbot, indexed_window) -> None:
 
 def test_show_more_appends_the_next_page(qtbot, indexed_window) -> None:
     window = indexed_window
-    window.k_spin.setValue(4)
+    window.results_pane.k_spin.setValue(4)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         draw(qtbot, window, CIRCLE)
-    assert window.results_model.rowCount() == 4 and window.more_button.isEnabled()
+    assert window.results_model.rowCount() == 4 and window.results_pane.more_button.isEnabled()
     first_page = [r.id for r in window.results_model.results()]
     with qtbot.waitSignal(window.results_model.rowsInserted, timeout=WAIT_MS):
-        window.more_button.click()
+        window.results_pane.more_button.click()
     assert window.results_model.rowCount() == 8
     assert [r.id for r in window.results_model.results()[:4]] == first_page
 
@@ -173,9 +175,9 @@ def test_folder_filter_limits_results(qtbot, tmp_path, sketchy_root, small_embed
         draw(qtbot, window, CIRCLE)
     assert window.results_model.rowCount() == 6
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.set_folder_filter({window.engine.folders()[0][0]})
+        window.session.set_folder_filter({window.engine.folders()[0][0]})
     assert window.results_model.rowCount() == 3
-    assert window.folder_button.text() == Path(window.engine.folders()[0][0]).name
+    assert window.results_pane.folder_button.text() == Path(window.engine.folders()[0][0]).name
 
 
 def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
@@ -191,7 +193,7 @@ def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
             window.library_panel.cancel_button.click()
 
     window.engine.indexing_progress.connect(cancel_on_first_embed)
-    window.add_folder(folder)
+    window.library.add_folder(folder)
     qtbot.waitUntil(lambda: bool(cancelled), timeout=WAIT_MS)
     assert cancelled == [True]
     assert "cancelled" in window.library_panel.progress_label.text()
@@ -199,13 +201,13 @@ def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
     assert 0 < done < 40
     window.engine.indexing_progress.disconnect(cancel_on_first_embed)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS) as blocker:
-        window.rescan()
+        window.library.start_indexing()
     assert blocker.args == [False] and window.engine.library.photo_count() == 40
 
 
 def test_unreadable_folder_is_reported_in_the_window(qtbot, tmp_path) -> None:
     window = make_window(qtbot, tmp_path)
-    window.add_folder(tmp_path / "does-not-exist")
+    window.library.add_folder(tmp_path / "does-not-exist")
     assert window.message_bar.isVisible() and "not a folder" in window.message_bar.text()
 
 
@@ -222,8 +224,8 @@ def test_settings_persist_across_a_restart(qtbot, tmp_path) -> None:
     window.close()
     assert load_preferences(QSettings()) == replace(prefs, exclude_patterns=())  # the library keeps those
     again = make_window(qtbot, tmp_path, prefs=load_preferences(QSettings()))
-    assert again.k_spin.value() == 48 and again.results_model.thumbnail_size == 128
-    assert again.prefs.exclude_patterns == ("*.tmp",) == tuple(again.engine.library.exclude_patterns())
+    assert again.results_pane.k_spin.value() == 48 and again.results_model.thumbnail_size == 128
+    assert again.preferences.current.exclude_patterns == ("*.tmp",) == tuple(again.engine.library.exclude_patterns())
 
 
 def test_an_old_qsettings_exclude_list_and_unfinished_flag_move_into_the_library_once(qtbot, tmp_path) -> None:
@@ -243,10 +245,10 @@ def test_an_old_qsettings_exclude_list_and_unfinished_flag_move_into_the_library
 def test_model_loads_in_the_background_with_a_visible_state(qtbot, tmp_path) -> None:
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.engine.model_ready, timeout=WAIT_MS):
-        window.load_model()
-        assert "Loading model" in window.model_label.text()
+        window.models.load_model()
+        assert "Loading model" in window.model_state.model_label.text()
         assert "Loading the model" in window.message_bar.text()
-    assert "lite0-imagenet" in window.model_label.text()
+    assert "lite0-imagenet" in window.model_state.model_label.text()
     assert not window.message_bar.isVisible()
 
 
@@ -255,7 +257,7 @@ def test_missing_checkpoint_is_a_readable_message(qtbot, tmp_path) -> None:
         qtbot, tmp_path, prefs=Preferences(model=str(tmp_path / "gone"), rescan_on_start=False)
     )
     with qtbot.waitSignal(window.engine.model_failed, timeout=WAIT_MS):
-        window.load_model()
+        window.models.load_model()
     assert "could not be loaded" in window.message_bar.text()
     assert "Use the default model" in window.message_bar.button_texts()
 
@@ -269,8 +271,8 @@ def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) ->
         window.engine.set_embedder(other)  # as after choosing another model in the settings
         assert window.engine.indexing()
         draw(qtbot, window, CIRCLE)
-        window.search_now()
-        assert "new model" in window.result_count_label.text()
+        window.session.search_now()
+        assert "new model" in window.results_pane.result_count_label.text()
     assert window.engine.library.model_id == other.model_id
     qtbot.waitUntil(lambda: window.results_model.rowCount() == 12, timeout=WAIT_MS)
     assert not window.message_bar.isVisible()
@@ -279,15 +281,15 @@ def test_a_new_model_reindexes_and_search_waits_for_it(qtbot, indexed_window) ->
 def test_without_a_chosen_model_the_library_keeps_its_own(qtbot, tmp_path) -> None:
     """A library indexed with another built-in model opens with that model, offline, no banner;
     a new library gets the default model."""
-    from zssbir_core.models.catalog import DEFAULT_MODEL
+    from zssbir_core.api import DEFAULT_MODEL, ModelRequest
 
     window = make_window(qtbot, tmp_path, prefs=Preferences(rescan_on_start=False))
-    assert window.model_spec() == (DEFAULT_MODEL, None)
+    assert window.models.model_spec() == ModelRequest(DEFAULT_MODEL, None)
     window.engine.library.store.set_meta("model_id", "lite1-imagenet@96")
-    assert window.model_spec() == ("lite1-imagenet", 96)
+    assert window.models.model_spec() == ModelRequest("lite1-imagenet", 96)
     with qtbot.waitSignal(window.engine.model_ready, timeout=WAIT_MS):
-        window.load_model()
+        window.models.load_model()
     assert window.engine.embedder.model_id == "lite1-imagenet@96"
     assert not window.message_bar.isVisible()
-    window.prefs.model = "lite0-imagenet"  # a model the user chose wins
-    assert window.model_spec() == ("lite0-imagenet", None)
+    window.preferences.current.model = "lite0-imagenet"  # a model the user chose wins
+    assert window.models.model_spec() == ModelRequest("lite0-imagenet", None)

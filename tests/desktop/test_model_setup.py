@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QPushButton
 
 from zssbir_core.models.catalog import DEFAULT_MODEL
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.main_window import MainWindow
-from zssbir_desktop.settings import Preferences, load_preferences
+from zssbir_desktop.settings.preferences import Preferences, load_preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 WAIT_MS = 120_000
 
@@ -68,7 +68,7 @@ def resnet_window(qtbot, tmp_path, monkeypatch) -> MainWindow:
 def test_offline_says_so_and_offers_the_default_model(qtbot, resnet_window, server, tmp_path) -> None:
     window = resnet_window
     window.models.weights_url = f"{server}/missing.pth"
-    window.load_model()
+    window.models.load_model()
     qtbot.waitUntil(lambda: "not available" in window.message_bar.text(), timeout=WAIT_MS)
     buttons = window.message_bar.button_texts()
     assert {"Use the default model (offline)", "Choose a weights file…", "Choose a checkpoint…"} <= set(buttons)
@@ -83,7 +83,7 @@ def test_download_shows_progress_and_cancel_leaves_nothing(qtbot, resnet_window,
     window.models.weights_url = f"{server}/resnet50-slow.pth"
     progress: list[tuple[int, int]] = []
     window.engine.download_progress.connect(lambda done, total: progress.append((done, total)))
-    window.load_model()
+    window.models.load_model()
     qtbot.waitUntil(lambda: len(progress) >= 3, timeout=WAIT_MS)
     dialog = window.downloads.dialog
     assert dialog is not None and dialog.isVisible() and dialog.maximum() == 8 << 20

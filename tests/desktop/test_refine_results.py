@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 
 from tests.desktop.fixtures import copy_photos
 from tests.desktop.test_main_window import CIRCLE, WAIT_MS, draw, index_folder, make_window
-from zssbir_desktop.controllers.result_actions import FEEDBACK_KEYS
+from zssbir_desktop.results.actions import FEEDBACK_KEYS
 
 
 def ranking(window) -> list[int]:

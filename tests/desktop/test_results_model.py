@@ -10,8 +10,8 @@ from PySide6.QtGui import QPixmap
 from tests.desktop.fixtures import copy_photos
 from zssbir_core.library import PhotoLibrary
 from zssbir_core.search import SketchSearcher
-from zssbir_desktop.results_model import PathRole, ResultsModel, ScoreRole
-from zssbir_desktop.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.model import PathRole, ResultsModel, ScoreRole
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
 
 
 def test_results_model_with_qtmodeltester(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from zssbir_desktop.search_runner import SearchRunner
+from zssbir_desktop.search.runner import SearchRunner
 
 
 def test_stale_results_are_dropped_and_waiting_queries_coalesce(qtbot) -> None:

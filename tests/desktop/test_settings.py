@@ -5,14 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
 
-from zssbir_desktop.settings import (
+from zssbir_desktop.settings.dialog import SettingsDialog
+from zssbir_desktop.settings.preferences import (
     LEGACY_EXCLUDE_KEY,
     Preferences,
     load_preferences,
     save_preferences,
     take_legacy_exclude_patterns,
 )
-from zssbir_desktop.settings_dialog import SettingsDialog
 
 
 def test_preferences_round_trip_through_a_new_qsettings() -> None:

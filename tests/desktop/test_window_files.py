@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent, QImage
 from tests.desktop.fixtures import copy_photos
 from tests.desktop.test_main_window import CIRCLE, WAIT_MS, draw, make_window
 from zssbir_core.library import PhotoLibrary
-from zssbir_desktop.settings import Preferences
+from zssbir_desktop.settings.preferences import Preferences
 
 
 def drop(window, paths: list[Path]) -> None:
@@ -52,10 +52,10 @@ def test_save_sketch_as_png_and_report_failure(qtbot, tmp_path) -> None:
     draw(qtbot, window, CIRCLE)
     target = tmp_path / "out" / "my sketch"
     target.parent.mkdir()
-    assert window.save_sketch_to(target)
+    assert window.query.save_sketch_to(target)
     saved = QImage(str(target.with_suffix(".png")))
     assert saved.width() == saved.height() == 256
-    assert not window.save_sketch_to(tmp_path / "no-such-folder" / "x.png")
+    assert not window.query.save_sketch_to(tmp_path / "no-such-folder" / "x.png")
     assert "could not be saved" in window.message_bar.text()
 
 
@@ -70,7 +70,7 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(
             window.close()
 
     window.engine.indexing_progress.connect(close_on_first_batch)
-    window.add_folder(folder)
+    window.library.add_folder(folder)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
     assert window.engine.library is None and not window.engine.indexing()
     with PhotoLibrary.open(tmp_path / "library") as library:
@@ -84,7 +84,7 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(
 
 
 def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
-    from zssbir_desktop.library_panel import SkippedFilesDialog
+    from zssbir_desktop.library.panel import SkippedFilesDialog
 
     window = make_window(qtbot, tmp_path, small_embedder)
     folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=1)
@@ -93,7 +93,7 @@ def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, sm
     )
     (folder / "empty.png").write_bytes(b"")
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS):
-        window.add_folder(folder)
+        window.library.add_folder(folder)
     assert window.library_panel.skipped_button.isVisible()
     assert window.library_panel.skipped_button.text().startswith("2 skipped files")
     dialog = SkippedFilesDialog(window.engine.skipped())

@@ -38,19 +38,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_library_model(args: argparse.Namespace, library: Any) -> Any:
-    """The Embedder named by --model, or the one the library was indexed with."""
-    from zssbir_core.library.model_spec import model_spec_for
-    from zssbir_core.models.catalog import DEFAULT_MODEL
+    """The Embedder named by --model, else the one the library was indexed with, else the default."""
+    from zssbir_core.library.model_spec import model_for_library
     from zssbir_core.models.registry import load_model
 
-    spec, image_size = args.model, args.image_size
-    if spec is None:
-        if library.model_id is None:
-            spec = DEFAULT_MODEL
-        else:
-            spec, stored_size = model_spec_for(library.model_id)
-            image_size = image_size or stored_size
-    return load_model(spec, device=args.device, weights=args.weights, image_size=image_size)
+    chosen = model_for_library(library, args.model, args.image_size)
+    return load_model(chosen.spec, device=args.device, weights=args.weights, image_size=chosen.image_size)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

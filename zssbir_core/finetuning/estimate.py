@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WARMUP_STEPS = 4
+FINE_TUNING_RECIPES = ("quick", "standard", "thorough")
+"""The shipped recipes (``training/recipes``) a fine-tune in the app offers, shortest first."""
 
 
 def warmup_settings() -> dict[str, object]:

@@ -7,6 +7,7 @@ import os
 
 from zssbir_core.index import hnsw
 from zssbir_core.index.exact import ExactIndex
+from zssbir_core.index.protocol import PhotoIndex
 
 BACKEND_VARIABLE = "ZSSBIR_INDEX"
 HNSWLIB_HELP = (
@@ -18,11 +19,11 @@ HNSWLIB_HELP = (
 
 def index_backend() -> str:
     """``"hnswlib"`` or ``"exact"``: the index ``vector_index_class`` gives."""
-    if os.environ.get(BACKEND_VARIABLE) == "exact" or hnsw.hnswlib is None:
+    if os.environ.get(BACKEND_VARIABLE) == "exact" or not hnsw.HNSWLIB_AVAILABLE:
         return "exact"
     return "hnswlib"
 
 
-def vector_index_class() -> type[hnsw.VectorIndex] | type[ExactIndex]:
-    """The index class to build and load libraries with (both have the same interface)."""
+def vector_index_class() -> type[PhotoIndex]:
+    """The index class to build and load libraries with (both are a ``PhotoIndex``)."""
     return ExactIndex if index_backend() == "exact" else hnsw.VectorIndex

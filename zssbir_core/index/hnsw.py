@@ -36,6 +36,9 @@ from zssbir_core.index.rwlock import ReadWriteLock
 from zssbir_core.paths import bytes_on_disk
 from zssbir_core.safe_read import read_regular, sha256_regular
 
+HNSWLIB_AVAILABLE = hnswlib is not None
+"""False when hnswlib is not installed (``zssbir_core.index.backend`` then picks exact search)."""
+
 FORMAT_VERSION = 2
 SPACE = "cosine"
 MANIFEST_NAME = "index.json"
@@ -235,7 +238,7 @@ class VectorIndex:
 
     @property
     def capacity(self) -> int:
-        return self._index.get_max_elements()
+        return int(self._index.get_max_elements())
 
     def needs_compaction(self, ratio: float = 0.25) -> bool:
         """Whether deleted elements make up more than ``ratio`` of the graph (rebuild it then)."""

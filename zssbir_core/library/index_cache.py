@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from zssbir_core.errors import LibraryError, ZssbirError
-from zssbir_core.index import ExactIndex, HnswParams, IndexMismatchError, VectorIndex, vector_index_class
+from zssbir_core.index import HnswParams, IndexMismatchError, PhotoIndex, vector_index_class
 from zssbir_core.library.lock import WriterLock
 from zssbir_core.library.store import LibraryStore
 
@@ -33,7 +33,7 @@ SAMPLE = 32
 
 
 class IndexCache:
-    """The current ``VectorIndex`` of a library; thread-safe (``guard`` serialises changes)."""
+    """The current ``PhotoIndex`` of a library; thread-safe (``guard`` serialises changes)."""
 
     def __init__(self, store: LibraryStore, directory: Path, writer_lock: WriterLock, params: HnswParams) -> None:
         self.store = store
@@ -44,14 +44,14 @@ class IndexCache:
         self.run_active = threading.Event()
         """Set while an indexing run of this process writes the library."""
         self.closed = False
-        self._index: VectorIndex | ExactIndex | None = None
+        self._index: PhotoIndex | None = None
 
     @property
-    def loaded(self) -> VectorIndex | ExactIndex | None:
+    def loaded(self) -> PhotoIndex | None:
         """The index in memory, as it is (None if none was loaded yet)."""
         return self._index
 
-    def current(self) -> VectorIndex | ExactIndex | None:
+    def current(self) -> PhotoIndex | None:
         """The index of the library's model, loaded or rebuilt as needed (None before any run).
 
         Reloaded when another process changed the library; kept as it is while a writer runs.
@@ -89,7 +89,7 @@ class IndexCache:
                     break
             return self._index
 
-    def _agrees_with_database(self, index: VectorIndex | ExactIndex, model_id: str) -> None:
+    def _agrees_with_database(self, index: PhotoIndex, model_id: str) -> None:
         """Raise ``IndexMismatchError`` unless ``index`` holds the database's ids and a sample of its vectors."""
         ids = self.store.vector_ids(model_id)
         if index.ids() != set(ids):
@@ -102,7 +102,7 @@ class IndexCache:
             if not norm > 0 or float(stored @ indexed) / norm < 0.999:
                 raise IndexMismatchError(f"the index's vector of photo {photo_id} differs from the database's")
 
-    def rebuild(self) -> VectorIndex | ExactIndex:
+    def rebuild(self) -> PhotoIndex:
         """Build the index afresh from the database's vectors; saved if this process may write."""
         with self.guard:
             model_id = self.store.meta("model_id")
@@ -139,7 +139,7 @@ class IndexCache:
                 finally:
                     self.writer_lock.release()
 
-    def _save(self, index: VectorIndex | ExactIndex) -> None:
+    def _save(self, index: PhotoIndex) -> None:
         try:
             index.save(self.directory, index.generation)
         except (OSError, ZssbirError) as error:  # the database is the truth: the next load rebuilds

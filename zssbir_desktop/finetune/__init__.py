@@ -2,12 +2,14 @@
 
 ``install_fine_tuning(window)`` wires it into the main window through the window's extension
 points: a settings page factory (``window.settings_pages``) and a close guard
-(``window.close_guards``) that asks whether to stop a running fine-tune.
+(``window.close_guards``) that asks whether to stop a running fine-tune or model switch. The
+switch itself ("Use this model": re-embed, then swap) is the engine's (``Engine.switch_model``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -16,13 +18,18 @@ from zssbir_desktop.finetune.controller import FineTuneController
 from zssbir_desktop.finetune.loss_plot import LossPlot
 from zssbir_desktop.finetune.panel import FineTunePanel
 from zssbir_desktop.finetune.runner import TrainingOutcome, TrainingRunner
-from zssbir_desktop.finetune.switcher import ModelSwitcher
+
+if TYPE_CHECKING:
+    from zssbir_core.api import IndexProgress
+    from zssbir_desktop.engine import Engine
+    from zssbir_desktop.settings.dialog import SettingsDialog
+    from zssbir_desktop.window.main_window import MainWindow
 
 __all__ = [
     "FineTuneController",
     "FineTunePanel",
+    "FineTuning",
     "LossPlot",
-    "ModelSwitcher",
     "TrainingOutcome",
     "TrainingRunner",
     "confirm_close",
@@ -46,13 +53,14 @@ def starting_models(controller: FineTuneController, current: str) -> list[tuple[
     return models
 
 
-def confirm_close(parent: QWidget, controller: FineTuneController, switcher: ModelSwitcher | None = None) -> bool:
+def confirm_close(parent: QWidget, controller: FineTuneController, engine: Engine | None = None) -> bool:
     """Ask whether to stop a running fine-tune (or model switch) before the app closes.
 
     Returns True when the app may close (nothing runs, or the user chose to stop it; the child
     process is then stopped and its temporary files removed), False to keep the app open.
     """
-    busy = controller.is_busy() or (switcher is not None and switcher.busy())
+    switching = engine is not None and engine.switching_to() is not None
+    busy = controller.is_busy() or switching
     if not busy:
         return True
     what = "A fine-tuning run" if controller.is_busy() else "Re-indexing with the new model"
@@ -66,30 +74,39 @@ def confirm_close(parent: QWidget, controller: FineTuneController, switcher: Mod
     if answer != QMessageBox.StandardButton.Yes:
         return False
     controller.shutdown()
-    if switcher is not None:
-        switcher.shutdown()
+    if engine is not None:
+        engine.cancel_switch()
     return True
 
 
-def install_fine_tuning(window: Any) -> FineTuneController:
-    """Add the Fine-tuning page, the close guard and the model switcher to ``window`` (a MainWindow)."""
-    from zssbir_desktop.settings import save_preferences
+@dataclass(frozen=True)
+class FineTuning:
+    """What ``install_fine_tuning`` added to a window: the workflow's controller."""
 
-    controller = FineTuneController(lambda: window.model_spec()[0], parent=window)
+    controller: FineTuneController
+
+
+def install_fine_tuning(window: MainWindow) -> FineTuning:
+    """Add the Fine-tuning page and the close guard to ``window``; "Use this model" asks the
+    window's engine to switch (re-embed, then swap) and the preferences to remember the choice."""
+    engine = window.engine
+    controller = FineTuneController(lambda: window.models.model_spec().spec, parent=window)
 
     def switched(spec: str) -> None:
-        window.prefs.model = spec
-        save_preferences(window.prefs, window.settings)
+        window.preferences.update(model=spec)
         window.show_error("Now searching with the new model.", "info")
 
-    switcher = ModelSwitcher(window.engine, library_dir=lambda: window.library_dir,
-                             device=lambda: window.prefs.device, on_switched=switched, parent=window)
-    switcher.failed.connect(lambda message: window.show_error(message[:1].upper() + message[1:], "warning"))
-    switcher.progress.connect(
-        lambda event: window.statusBar().showMessage(
-            f"Re-indexing with the new model: {getattr(event, 'done', 0)} of {getattr(event, 'total', 0)}"))
+    def use_model(spec: str) -> None:
+        engine.switch_model(spec, window.preferences.current.device)
 
-    def add_page(dialog: Any) -> None:
+    def progress(event: IndexProgress) -> None:
+        window.statusBar().showMessage(f"Re-indexing with the new model: {event.done} of {event.total}")
+
+    engine.model_switched.connect(switched)
+    engine.switch_failed.connect(lambda message: window.show_error(message[:1].upper() + message[1:], "warning"))
+    engine.switch_progress.connect(progress)
+
+    def add_page(dialog: SettingsDialog) -> None:
         from zssbir_core.api import available_devices, training_installed
 
         if not training_installed():
@@ -98,13 +115,11 @@ def install_fine_tuning(window: Any) -> FineTuneController:
             dialog.add_page(TrainingNotInstalled(parent=dialog), "Fine-tuning")
             return
         devices = {info.name.split(":")[0]: info.description for info in available_devices()}
-        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.model_spec()[0]),
-                              devices=devices, use_model=switcher.use_model, parent=dialog)
-        switcher.switched.connect(panel.refresh_models)
+        panel = FineTunePanel(controller, starting_models=starting_models(controller, window.models.model_spec().spec),
+                              devices=devices, use_model=use_model, parent=dialog)
+        engine.model_switched.connect(panel.refresh_models)
         dialog.add_page(panel, "Fine-tuning")
 
     window.settings_pages.append(add_page)
-    window.close_guards.append(lambda: confirm_close(window, controller, switcher))
-    window.fine_tuning = controller
-    window.model_switcher = switcher
-    return controller
+    window.close_guards.append(lambda: confirm_close(window, controller, engine))
+    return FineTuning(controller)

@@ -4,7 +4,7 @@ check the folder -> (optional) measured warm-up for a time estimate -> training 
 -> figures of the new and the current model on held-out images -> the model is added to the store.
 Cancel, failure or a crash at any point removes the run's temporary folder and changes nothing
 else: the current model, the library and its index are never touched here (switching models is
-``ModelSwitcher``'s job, and only when the user asks).
+``Engine.switch_model``'s job, and only when the user asks).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,9 +27,22 @@ from zssbir_core.errors import ZssbirError
 from zssbir_desktop.finetune.runner import CANCELLED, COMPLETED, TrainingOutcome, TrainingRunner
 from zssbir_desktop.workers import Report, TaskRunner
 
+if TYPE_CHECKING:
+    from zssbir_core.api import HoldoutSplit, ModelStore, StoredModel, TrainingDataReport
+
 log = logging.getLogger("zssbir.desktop.finetune")
 
-RECIPES = ("quick", "standard", "thorough")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a warm-up or training run was started with."""
+
+    recipe: str
+    device: str
+    init: str
+    output: Path
 
 
 class FineTuneController(QObject):
@@ -51,29 +65,29 @@ class FineTuneController(QObject):
     status = Signal(str)
     store_action_finished = Signal(bool, str)  # ok, message for the user (import, export)
 
-    def __init__(self, current_model: Callable[[], str], *, store: Any = None,
+    def __init__(self, current_model: Callable[[], str], *, store: ModelStore | None = None,
                  settings_override: dict[str, Any] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.current_model = current_model
         self._store = store
         self.settings_override = dict(settings_override or {})
         self.runner = TrainingRunner(self)
-        self.runner.event.connect(self._on_event)
+        self.runner.training_event.connect(self._on_event)
         self.runner.finished.connect(self._on_runner_finished)
         self.tasks = TaskRunner(1, self)
         self.store_tasks = TaskRunner(1, self)
         self._store_busy = False
-        self.report: Any = None
+        self.report: TrainingDataReport | None = None
         self.losses: list[tuple[int, float]] = []
         self.total_steps = 0
         self.last_status = ""
         self._mode = ""
         self._workdir: Path | None = None
-        self._split: Any = None
-        self._run: dict[str, Any] = {}
+        self._split: HoldoutSplit | None = None
+        self._run: RunSettings | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> ModelStore:
         """The ``ModelStore`` (created on first use: importing it loads torch, which the window's
         start-up must not wait for)."""
         if self._store is None:
@@ -102,7 +116,7 @@ class FineTuneController(QObject):
             raise ZssbirError("a fine-tuning run is going on; check another folder when it has ended")
         folder = Path(folder).expanduser()
 
-        def work(_report: Report, _cancel: threading.Event) -> Any:
+        def work(_report: Report, _cancel: threading.Event) -> TrainingDataReport:
             from zssbir_core.api import check_training_folder
 
             return check_training_folder(folder)
@@ -111,7 +125,7 @@ class FineTuneController(QObject):
         self.tasks.start(work, name=f"check {folder}", on_success=self._checked,
                          on_failure=lambda error: self.check_failed.emit(_describe(error)))
 
-    def _checked(self, report: Any) -> None:
+    def _checked(self, report: TrainingDataReport) -> None:
         self.report = report
         self._drop_workdir()
         self.check_finished.emit(report)
@@ -143,7 +157,9 @@ class FineTuneController(QObject):
         if self._split is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             self._workdir = paths.cache_dir() / "finetune" / f"run-{stamp}"
-            self._split = split_holdout(self.report.dataset, self._workdir / "split")
+            dataset = self.report.dataset
+            assert dataset is not None  # a report that is ok has one
+            self._split = split_holdout(dataset, self._workdir / "split")
         assert self._workdir is not None
         settings = dict(self.settings_override)
         if mode == "warmup":
@@ -156,7 +172,7 @@ class FineTuneController(QObject):
                 "--config", str(config_file), "--init", init, "--backbone", backbone_of(init),
                 "--device", device]
         self._mode = mode
-        self._run = {"recipe": recipe, "device": device, "init": init, "output": output}
+        self._run = RunSettings(recipe, device, init, output)
         self.losses = []
         self.total_steps = 0
         self.busy_changed.emit(True)
@@ -193,14 +209,16 @@ class FineTuneController(QObject):
     def _warmup_finished(self, outcome: TrainingOutcome) -> None:
         from zssbir_core.api import estimate_time
 
-        shutil.rmtree(self._run["output"], ignore_errors=True)
+        run = self._run
+        assert run is not None
+        shutil.rmtree(run.output, ignore_errors=True)
         if outcome.status != COMPLETED:
             message = "The time estimate was cancelled." if outcome.status == CANCELLED else outcome.message
             self._set_status(message)
             self.estimate_failed.emit(message)
             return
         try:
-            estimate = estimate_time(self._run["recipe"], outcome.step_times, outcome.startup_s)
+            estimate = estimate_time(run.recipe, outcome.step_times, outcome.startup_s)
         except ValueError as error:
             self.estimate_failed.emit(str(error))
             return
@@ -213,14 +231,16 @@ class FineTuneController(QObject):
         self._set_status("Comparing the new model with the current one on held-out images…")
         current = self.current_model()
         heldout = self._split.heldout_root if self._split is not None else None
-        device = self._run.get("device", "cpu")
+        run = self._run
+        assert run is not None
+        device, recipe = run.device, run.recipe
         folder = self.report.root if self.report is not None else None
-        name = f"{Path(folder).name if folder else 'model'} ({self._run.get('recipe')}, " \
+        name = f"{Path(folder).name if folder else 'model'} ({recipe}, " \
                f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')})"
         store = self.store
 
-        def work(_report: Report, cancel: threading.Event) -> Any:
-            figures: dict[str, Any] = {"baseline_model": current, "recipe": self._run.get("recipe")}
+        def work(_report: Report, cancel: threading.Event) -> StoredModel | None:
+            figures: dict[str, Any] = {"baseline_model": current, "recipe": recipe}
             if heldout is not None and heldout.is_dir():
                 from zssbir_core.api import compare_models
 
@@ -237,7 +257,7 @@ class FineTuneController(QObject):
         self.tasks.start(work, name="register fine-tuned model", on_success=self._added,
                          on_failure=self._add_failed)
 
-    def _added(self, model: Any) -> None:
+    def _added(self, model: StoredModel | None) -> None:
         self._mode = ""
         self._drop_workdir()
         if model is None:
@@ -276,12 +296,12 @@ class FineTuneController(QObject):
         self._store_action(lambda: store.export(key, Path(target)), f"export {key}",
                            lambda path: f"Exported the model to {path}.")
 
-    def _store_action(self, action: Callable[[], Any], name: str, done: Callable[[Any], str]) -> None:
+    def _store_action(self, action: Callable[[], T], name: str, done: Callable[[T], str]) -> None:
         if self.store_busy():
             self.store_action_finished.emit(False, "Another import or export is still running.")
             return
 
-        def succeeded(result: Any) -> None:
+        def succeeded(result: T) -> None:
             self._store_busy = False
             self.models_changed.emit()
             self.store_action_finished.emit(True, done(result))

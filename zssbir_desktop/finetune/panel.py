@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from zssbir_core.api import StartEvent, StepEvent, TrainingEvent, format_duration
 from zssbir_core.errors import ZssbirError
-from zssbir_desktop.finetune.controller import RECIPES, FineTuneController, figures_text
+from zssbir_desktop.finetune.controller import FineTuneController, figures_text
 from zssbir_desktop.finetune.loss_plot import LossPlot
 
 DEVICE_LABELS = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
@@ -123,7 +123,9 @@ class FineTunePanel(QScrollArea):
                 self.device_combo.addItem(label, name)
         form.addRow("Device:", self.device_combo)
         self.recipe_combo = QComboBox()
-        for recipe in RECIPES:
+        from zssbir_core.api import fine_tuning_recipes
+
+        for recipe in fine_tuning_recipes():
             self.recipe_combo.addItem(recipe.capitalize(), recipe)
         self.recipe_combo.setToolTip("Quick: a few minutes on a CPU; Standard: better; Thorough: best, for a GPU")
         self.estimate_button = QPushButton("Estimate time")
@@ -177,8 +179,10 @@ class FineTunePanel(QScrollArea):
         self.model_table = QTableWidget(0, 5)
         self.model_table.setHorizontalHeaderLabels(["Name", "Trained", "mAP@all", "P@10", "Data"])
         for column in (2, 3):
-            self.model_table.horizontalHeaderItem(column).setToolTip(
-                "This model on held-out images of its training data; in brackets the model that was in use then")
+            item = self.model_table.horizontalHeaderItem(column)
+            if item is not None:
+                item.setToolTip(
+                    "This model on held-out images of its training data; in brackets the model that was in use then")
         header = self.model_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in (1, 2, 3):

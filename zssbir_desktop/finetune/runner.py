@@ -48,7 +48,7 @@ class TrainingRunner(QObject):
     """
 
     started = Signal(int)  # the child's process id
-    event = Signal(object)  # a TrainingEvent
+    training_event = Signal(object)  # a TrainingEvent (not "event": that is QObject.event())
     log_line = Signal(str)
     finished = Signal(object)
 
@@ -144,7 +144,7 @@ class TrainingRunner(QObject):
             self._step_times.append(time.monotonic())
         elif isinstance(event, EndEvent):
             self._end_event = event
-        self.event.emit(event)
+        self.training_event.emit(event)
 
     def _read_stderr(self) -> None:
         if self._process is None:
@@ -181,24 +181,21 @@ class TrainingRunner(QObject):
 
     def _outcome(self, exit_status: QProcess.ExitStatus, exit_code: int) -> TrainingOutcome:
         last = self._stderr_tail[-1] if self._stderr_tail else ""
-        common = {"end_event": self._end_event, "step_times": list(self._step_times),
-                  "startup_s": self._startup_s}
+        def outcome(status: str, message: str, checkpoint: Path | None = None) -> TrainingOutcome:
+            return TrainingOutcome(status, message, checkpoint, self._end_event, list(self._step_times), self._startup_s)
+
         if self._cancelled:
-            return TrainingOutcome(CANCELLED, "Training was cancelled; nothing was changed.", **common)
+            return outcome(CANCELLED, "Training was cancelled; nothing was changed.")
         if exit_status == QProcess.ExitStatus.CrashExit:
-            return TrainingOutcome(
+            return outcome(
                 CRASHED,
                 "The training process stopped unexpectedly (it was killed or crashed, perhaps out of memory); "
                 "nothing was changed." + (f" Last message: {last}" if last else ""),
-                **common,
             )
         end = self._end_event
         if exit_code == 0 and end is not None and end.status == COMPLETED and end.checkpoint:
-            return TrainingOutcome(COMPLETED, "Training finished.", checkpoint=Path(end.checkpoint), **common)
-        return TrainingOutcome(
-            FAILED, f"Training failed (exit code {exit_code}): {last or 'no message'}; nothing was changed.",
-            **common,
-        )
+            return outcome(COMPLETED, "Training finished.", checkpoint=Path(end.checkpoint))
+        return outcome(FAILED, f"Training failed (exit code {exit_code}): {last or 'no message'}; nothing was changed.")
 
     def _kill(self) -> None:
         if self._process is not None:

@@ -9,9 +9,10 @@ from PySide6.QtCore import QSettings
 
 from tests.desktop.controllers.conftest import WAIT_MS
 from tests.desktop.fixtures import copy_photos
-from zssbir_desktop.controllers.library_control import LibraryControl
+from zssbir_core.api import IndexProgress
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.settings import Preferences
+from zssbir_desktop.library.control import LibraryControl
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore
 
 
 class Recorder:
@@ -22,23 +23,24 @@ class Recorder:
         self.indexing: list[tuple[bool, str]] = []
         self.errors: list[tuple[str, str]] = []
         self.status: list[str] = []
-        self.progress: list[tuple] = []
+        self.progress: list[IndexProgress] = []
         self.photos_changed = 0
         control.folders_changed.connect(lambda folders, _skipped: self.folders.append(folders))
         control.indexing_changed.connect(lambda running, text: self.indexing.append((running, text)))
         control.error.connect(lambda text, kind: self.errors.append((text, kind)))
         control.status.connect(lambda text, _ms: self.status.append(text))
-        control.progress.connect(lambda *args: self.progress.append(args))
+        control.progress.connect(self.progress.append)
         control.photos_changed.connect(self._photos_changed)
 
     def _photos_changed(self) -> None:
         self.photos_changed += 1
 
 
-def control_for(tmp_path: Path, prefs: Preferences | None = None) -> tuple[Engine, LibraryControl, Recorder]:
-    prefs = prefs or Preferences(rescan_on_start=False)
+def control_for(tmp_path: Path, prefs: Preferences | None = None,
+                store: PreferencesStore | None = None) -> tuple[Engine, LibraryControl, Recorder]:
+    store = store or PreferencesStore(prefs or Preferences(rescan_on_start=False), QSettings())
     engine = Engine()
-    control = LibraryControl(engine, lambda: prefs, QSettings(), tmp_path / "library")
+    control = LibraryControl(engine, store, tmp_path / "library")
     return engine, control, Recorder(control)
 
 
@@ -53,8 +55,8 @@ def test_adding_a_folder_indexes_it_with_progress_and_reports_the_end(qtbot, tmp
         assert seen.indexing[0] == (True, "") and seen.indexing[-1] == (False, "Indexing finished: 4 photos.")
         assert seen.status == [f"Added {folder}", "Indexing finished: 4 photos."]
         assert seen.folders[-1] == [(str(folder), 4)] and seen.photos_changed == 1
-        embeds = [p for p in seen.progress if p[5] == "embed"]
-        assert embeds and embeds[-1][:2] == (4, 4)
+        embeds = [p for p in seen.progress if p.phase == "embed"]
+        assert embeds and (embeds[-1].done, embeds[-1].total) == (4, 4)
         control.remove_folder(str(folder))
         assert seen.folders[-1] == [] and seen.photos_changed == 2 and not seen.errors
     finally:
@@ -134,12 +136,11 @@ def test_bad_folders_and_libraries_are_readable_messages(tmp_path) -> None:
 def test_an_old_exclude_list_and_unfinished_flag_move_into_the_library(tmp_path) -> None:
     QSettings().setValue("preferences/exclude_patterns", "*.tmp\n*/cache/*")
     QSettings().setValue("library/unfinished", True)
-    engine, control, _seen = control_for(tmp_path)
-    loaded: list[tuple[str, ...]] = []
-    control.exclude_patterns_loaded.connect(loaded.append)
+    store = PreferencesStore(Preferences(rescan_on_start=False), QSettings())
+    engine, control, _seen = control_for(tmp_path, store=store)
     try:
         control.open_library(tmp_path / "library")
-        assert loaded == [("*.tmp", "*/cache/*")] and engine.library.indexing_unfinished
+        assert store.current.exclude_patterns == ("*.tmp", "*/cache/*") and engine.library.indexing_unfinished
         assert not QSettings().contains("library/unfinished")
         control.set_exclude_patterns(("*/cache/*",))
         assert engine.library.exclude_patterns() == ["*/cache/*"]

@@ -8,8 +8,9 @@ import time
 from PySide6.QtCore import QSettings
 
 from tests.desktop.controllers.conftest import WAIT_MS
+from zssbir_core.api import ModelRequest
 from zssbir_core.models.catalog import DEFAULT_MODEL
-from zssbir_desktop.controllers.model_loading import (
+from zssbir_desktop.models.loading import (
     CHOOSE_CHECKPOINT,
     NOT_LOADED,
     RETRY_DOWNLOAD,
@@ -17,13 +18,13 @@ from zssbir_desktop.controllers.model_loading import (
     ModelLoading,
     Offer,
 )
-from zssbir_desktop.settings import Preferences, load_preferences
+from zssbir_desktop.settings.preferences import Preferences, PreferencesStore, load_preferences
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/resnet50.pth"  # the discard port: nothing listens, the download fails
 
 
 def loading_for(engine, prefs: Preferences) -> tuple[ModelLoading, list[tuple[str, bool]], list[Offer]]:
-    loading = ModelLoading(engine, lambda: prefs, QSettings())
+    loading = ModelLoading(engine, PreferencesStore(prefs, QSettings()))
     states: list[tuple[str, bool]] = []
     offers: list[Offer] = []
     loading.state.connect(lambda text, busy: states.append((text, busy)))
@@ -34,11 +35,11 @@ def loading_for(engine, prefs: Preferences) -> tuple[ModelLoading, list[tuple[st
 def test_the_chosen_model_wins_then_the_librarys_own_then_the_default(engine) -> None:
     prefs = Preferences()
     loading, _states, _offers = loading_for(engine, prefs)
-    assert loading.model_spec() == (DEFAULT_MODEL, None)
+    assert loading.model_spec() == ModelRequest(DEFAULT_MODEL, None)
     engine.library.store.set_meta("model_id", "lite1-imagenet@96")
-    assert loading.model_spec() == ("lite1-imagenet", 96)
+    assert loading.model_spec() == ModelRequest("lite1-imagenet", 96)
     prefs.model = "lite0-imagenet"
-    assert loading.model_spec() == ("lite0-imagenet", None)
+    assert loading.model_spec() == ModelRequest("lite0-imagenet", None)
 
 
 def test_loading_says_busy_then_names_the_model(qtbot, engine) -> None:
@@ -51,8 +52,7 @@ def test_loading_says_busy_then_names_the_model(qtbot, engine) -> None:
 
 
 def test_a_missing_checkpoint_offers_the_default_model(qtbot, engine, tmp_path) -> None:
-    prefs = Preferences(model=str(tmp_path / "gone"), device="cpu")
-    loading, states, offers = loading_for(engine, prefs)
+    loading, states, offers = loading_for(engine, Preferences(model=str(tmp_path / "gone"), device="cpu"))
     with qtbot.waitSignal(engine.model_failed, timeout=WAIT_MS):
         loading.load_model()
     assert states[-1] == (NOT_LOADED, False)
@@ -61,7 +61,7 @@ def test_a_missing_checkpoint_offers_the_default_model(qtbot, engine, tmp_path) 
     assert ("Choose a checkpoint…", CHOOSE_CHECKPOINT) in offers[-1].choices
     with qtbot.waitSignal(loading.ready, timeout=WAIT_MS):
         loading.use_offline_model()
-    assert prefs.model == DEFAULT_MODEL == load_preferences(QSettings()).model
+    assert loading.model_spec().spec == DEFAULT_MODEL == load_preferences(QSettings()).model
 
 
 def test_resnet50_offline_downloads_once_then_offers_the_ways_forward(qtbot, engine, tmp_path, monkeypatch) -> None:
@@ -88,7 +88,7 @@ def test_resnet50_offline_downloads_once_then_offers_the_ways_forward(qtbot, eng
 def test_a_download_that_fails_before_the_caller_returns_is_still_reported(qtbot, engine, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     failures: list[BaseException] = []
-    engine.download_weights(CLOSED_PORT_URL, on_failure=failures.append)
+    engine.download_weights("resnet50-imagenet", CLOSED_PORT_URL, on_failure=failures.append)
     time.sleep(0.5)  # the refused connection fails in the worker while the GUI thread is busy here
     qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
     assert "download failed" in str(failures[0])

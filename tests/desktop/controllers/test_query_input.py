@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 
-from zssbir_desktop.canvas import SketchCanvas
-from zssbir_desktop.controllers.query_input import QueryInput
+from zssbir_desktop.canvas.query_input import QueryInput
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtGui import QGuiApplication
 
-from zssbir_desktop.controllers.result_actions import ResultActions
-from zssbir_desktop.results_model import ResultsModel
-from zssbir_desktop.results_view import ResultsView
-from zssbir_desktop.thumbnails import ThumbnailLoader
+from tests.desktop.controllers.conftest import WAIT_MS
+from zssbir_desktop.results.actions import ResultActions
+from zssbir_desktop.results.model import ResultsModel
+from zssbir_desktop.results.thumbnails import ThumbnailLoader
+from zssbir_desktop.results.view import ResultsView
 
 
 @pytest.fixture
@@ -21,7 +22,9 @@ def view(qtbot, indexed_engine, sketchy_root) -> ResultsView:
     sketch = sorted((sketchy_root / "sketch" / "cat").glob("*.png"))[0]
     loader = ThumbnailLoader(indexed_engine.thumbnail_image)
     model = ResultsModel(loader, thumbnail_size=64, parent=loader)
-    model.set_results(indexed_engine.searcher.search(sketch, k=6))
+    with qtbot.waitSignal(indexed_engine.results_ready, timeout=WAIT_MS) as found:
+        indexed_engine.search(sketch, k=6)
+    model.set_results(found.args[1])
     view = ResultsView(64)
     view.setModel(model)
     qtbot.addWidget(view)

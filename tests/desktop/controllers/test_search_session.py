@@ -8,16 +8,32 @@ from pathlib import Path
 from PIL import Image
 
 from tests.desktop.controllers.conftest import WAIT_MS
-from zssbir_desktop.controllers.search_session import SearchSession
 from zssbir_desktop.engine import Engine
+from zssbir_desktop.search.session import SearchSession, Sketch
 
 
 def cat_sketch(sketchy_root: Path) -> Path:
     return sorted((sketchy_root / "sketch" / "cat").glob("*.png"))[0]
 
 
+class Picture:
+    """A query source holding one picture (a file or an image), as a canvas holding it would;
+    ``asked`` counts how often the session asked for it."""
+
+    def __init__(self, query: Sketch) -> None:
+        self.picture = query
+        self.asked = 0
+
+    def query(self) -> Sketch:
+        self.asked += 1
+        return self.picture
+
+    def is_blank(self) -> bool:
+        return False
+
+
 def test_a_stroke_searches_after_a_pause_and_reports_the_count(qtbot, indexed_engine, sketchy_root) -> None:
-    session = SearchSession(indexed_engine, lambda: cat_sketch(sketchy_root), page_size=24)
+    session = SearchSession(indexed_engine, Picture(cat_sketch(sketchy_root)), page_size=24)
     statuses: list[str] = []
     session.status.connect(statuses.append)
     with qtbot.waitSignal(session.results_ready, timeout=WAIT_MS) as blocker:
@@ -31,14 +47,14 @@ def test_a_stroke_searches_after_a_pause_and_reports_the_count(qtbot, indexed_en
 
 def test_a_drawn_picture_is_a_query_too(qtbot, indexed_engine) -> None:
     drawing = Image.new("RGB", (256, 256), "white")
-    session = SearchSession(indexed_engine, lambda: drawing, page_size=4)
+    session = SearchSession(indexed_engine, Picture(drawing), page_size=4)
     with qtbot.waitSignal(session.results_ready, timeout=WAIT_MS) as blocker:
         session.sketch_changed(blank=False)
     assert len(blocker.args[0]) == 4
 
 
 def test_show_more_fetches_the_next_page_and_a_short_page_ends_it(qtbot, indexed_engine, sketchy_root) -> None:
-    session = SearchSession(indexed_engine, lambda: cat_sketch(sketchy_root), page_size=4)
+    session = SearchSession(indexed_engine, Picture(cat_sketch(sketchy_root)), page_size=4)
     more: list[bool] = []
     session.more_available.connect(more.append)
     with qtbot.waitSignal(session.results_ready, timeout=WAIT_MS) as first:
@@ -51,7 +67,7 @@ def test_show_more_fetches_the_next_page_and_a_short_page_ends_it(qtbot, indexed
 
 
 def test_the_folder_filter_limits_results_and_forgets_removed_folders(qtbot, indexed_engine, sketchy_root) -> None:
-    session = SearchSession(indexed_engine, lambda: cat_sketch(sketchy_root), page_size=24)
+    session = SearchSession(indexed_engine, Picture(cat_sketch(sketchy_root)), page_size=24)
     session.sketch_changed(blank=False)
     cats = next(path for path, _count in indexed_engine.folders() if path.endswith("cats"))
     changes: list[frozenset[str]] = []
@@ -68,7 +84,7 @@ def test_the_folder_filter_limits_results_and_forgets_removed_folders(qtbot, ind
 def test_find_similar_searches_with_the_photo_and_the_next_stroke_returns_to_the_sketch(
     qtbot, indexed_engine, sketchy_root
 ) -> None:
-    session = SearchSession(indexed_engine, lambda: cat_sketch(sketchy_root), page_size=24)
+    session = SearchSession(indexed_engine, Picture(cat_sketch(sketchy_root)), page_size=24)
     with qtbot.waitSignal(session.results_ready, timeout=WAIT_MS) as blocker:
         session.sketch_changed(blank=False)
     photo_id = blocker.args[0][2].id
@@ -81,8 +97,7 @@ def test_find_similar_searches_with_the_photo_and_the_next_stroke_returns_to_the
 
 
 def test_a_blank_canvas_clears_without_searching(qtbot, indexed_engine, sketchy_root) -> None:
-    asked: list[int] = []
-    session = SearchSession(indexed_engine, lambda: asked.append(1) or cat_sketch(sketchy_root), page_size=24)
+    session = SearchSession(indexed_engine, source := Picture(cat_sketch(sketchy_root)), page_size=24)
     cleared: list[bool] = []
     session.cleared.connect(lambda: cleared.append(True))
     statuses: list[str] = []
@@ -91,7 +106,7 @@ def test_a_blank_canvas_clears_without_searching(qtbot, indexed_engine, sketchy_
     session.sketch_changed(blank=True)
     session.search_now()
     assert cleared == [True] and statuses == ["Draw something to search"]
-    assert not session.timer.isActive() and not asked and session.query is None and not session.has_query()
+    assert not session.timer.isActive() and not source.asked and session.query is None and not session.has_query()
 
 
 def test_without_a_model_it_waits_and_searches_when_the_model_arrives(
@@ -101,7 +116,7 @@ def test_without_a_model_it_waits_and_searches_when_the_model_arrives(
     engine = Engine()  # the app starting again: the library opens first, the model follows
     engine.open_library(tmp_path / "library")
     try:
-        session = SearchSession(engine, lambda: cat_sketch(sketchy_root), page_size=24)
+        session = SearchSession(engine, Picture(cat_sketch(sketchy_root)), page_size=24)
         statuses: list[str] = []
         session.status.connect(statuses.append)
         session.sketch_changed(blank=False)
@@ -115,7 +130,7 @@ def test_without_a_model_it_waits_and_searches_when_the_model_arrives(
 
 
 def test_a_failed_search_is_a_readable_message(qtbot, indexed_engine) -> None:
-    session = SearchSession(indexed_engine, lambda: Path("/no/such/sketch.png"), page_size=24)
+    session = SearchSession(indexed_engine, Picture(Path("/no/such/sketch.png")), page_size=24)
     with qtbot.waitSignal(session.failed, timeout=WAIT_MS) as blocker:
         session.sketch_changed(blank=False)
         session.search_now()
