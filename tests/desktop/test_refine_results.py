@@ -19,7 +19,7 @@ def ranking(window) -> list[int]:
 
 
 def choose(window, rows: list[int]) -> None:
-    view, model = window.results_view, window.results_model
+    view, model = window.results_pane.results_view, window.results_model
     view.selectionModel().clearSelection()
     for row in rows:
         view.selectionModel().select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
@@ -35,7 +35,7 @@ def test_more_like_this_not_this_and_undo(qtbot, tmp_path, sketchy_root, small_e
     liked = first[-2:]  # the two last results: "more like this" must lift them
     choose(window, [len(first) - 2, len(first) - 1])
     more, not_this, undo = window.feedback_actions
-    assert all(action in window.results_view.actions() for action in window.feedback_actions)
+    assert all(action in window.results_pane.results_view.actions() for action in window.feedback_actions)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         more.trigger()
     second = ranking(window)

@@ -12,8 +12,8 @@ from PySide6.QtGui import QGuiApplication
 from tests.desktop.fixtures import copy_photos
 from tests.desktop.test_main_window import CIRCLE, STEM, WAIT_MS, draw, index_folder
 from zssbir_desktop.engine import Engine
-from zssbir_desktop.window.main_window import MainWindow
 from zssbir_desktop.settings.preferences import Preferences
+from zssbir_desktop.window.main_window import MainWindow
 
 
 def test_the_window_indexes_and_searches_without_torch(qtbot, tmp_path, sketchy_root) -> None:

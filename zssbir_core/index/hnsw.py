@@ -257,7 +257,8 @@ class VectorIndex:
         with self._lock.read():
             if int(photo_id) not in self._live:
                 return None
-            return np.asarray(self._index.get_items([int(photo_id)]), dtype=np.float32)[0]
+            row: np.ndarray = np.asarray(self._index.get_items([int(photo_id)]), dtype=np.float32)[0]
+            return row
 
     # -- changes -----------------------------------------------------------------------------
 

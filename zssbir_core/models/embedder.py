@@ -41,6 +41,7 @@ class Embedder(ABC):
     model_id: str
     name: str
     flip_average: bool
+    device: object  # torch's device or ONNX Runtime's name for it; printed as cpu, cuda:0, mps
 
     @property
     @abstractmethod
