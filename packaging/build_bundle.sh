@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Build the standalone folder bundle dist/zssbir/ with PyInstaller, then prove that it works with
 # an empty environment (no virtualenv, no PYTHONPATH): the bundled `zssbir-cli doctor`, an index
-# and a search with the offline model, then the app under Xvfb until its window shows and the
+# and a search with the default model, then the app under Xvfb until its window shows and the
 # model has loaded, with a screenshot.
 #
-#   packaging/build_bundle.sh              # build, then launch test
-#   packaging/build_bundle.sh --no-build   # launch test of an existing dist/zssbir
-#   packaging/build_bundle.sh --no-launch  # build only
-#   packaging/build_bundle.sh --cpu        # build with CPU-only torch (no CUDA libraries)
+#   packaging/build_bundle.sh                  # build the CPU bundle (no torch), then launch test
+#   packaging/build_bundle.sh --no-build       # launch test of an existing dist/zssbir
+#   packaging/build_bundle.sh --no-launch      # build only
+#   packaging/build_bundle.sh --with-training  # bundle the training extra too (torch: gigabytes)
 #
-# Needs: the project's dependencies installed in the Python that runs it ($PYTHON, default python3);
-# PyInstaller is installed into it when missing. --cpu instead makes a build virtualenv,
-# build/bundle-cpu-venv, from $PYTHON and installs into it CPU-only torch and torchvision from the
-# PyTorch CPU package index (network needed; $TORCH_CPU_INDEX overrides the index URL), then the
-# project with its hnsw and bundle extras (hnswlib compiles: a C++ compiler is needed). The launch test needs xvfb-run and xwininfo
-# (Debian: xvfb x11-utils) and takes the screenshot with ImageMagick's `import` when present.
+# The default bundle is made from the slim install: a build virtualenv, build/bundle-venv, made
+# from $PYTHON (default python3) with `pip install ".[hnsw,bundle]"` (ONNX Runtime runs the models;
+# hnswlib compiles: a C++ compiler is needed); the build stops if torch is importable there. It
+# searches and indexes with every shipped model but does not train: fine-tuning needs
+# `pip install "zssbir[train]"` (the app says so). --with-training instead bundles the environment
+# of $PYTHON as it is, which must have the train extra installed (on Linux, PyPI's torch brings
+# CUDA: about 4.3 GB). The launch test needs xvfb-run and xwininfo (Debian: xvfb x11-utils) and
+# takes the screenshot with ImageMagick's `import` when present.
 # Writes build/bundle/stats.txt (build time, size), build/bundle/launch.log and
 # build/bundle/launch.png.
 set -euo pipefail
@@ -27,26 +29,25 @@ LAUNCH_TIMEOUT_S="${LAUNCH_TIMEOUT_S:-300}"
 
 build=1
 launch=1
-cpu=0
+training=0
 for arg in "$@"; do
     case "$arg" in
         --no-build) build=0 ;;
         --no-launch) launch=0 ;;
-        --cpu) cpu=1 ;;
+        --with-training) training=1 ;;
         *) echo "build_bundle.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
+export ZSSBIR_BUNDLE_TRAINING="$training"
 
-if [ "$build" = 1 ] && [ "$cpu" = 1 ]; then
-    venv=build/bundle-cpu-venv
-    index="${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+if [ "$build" = 1 ] && [ "$training" = 0 ]; then
+    venv=build/bundle-venv
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip
-    # torch and torchvision first, both from the CPU index: a CPU torch beside PyPI's torchvision
-    # (built against the CUDA torch) fails at import ("operator torchvision::nms does not exist").
-    "$venv/bin/python" -m pip install --quiet --index-url "$index" torch torchvision
     "$venv/bin/python" -m pip install --quiet ".[hnsw,bundle]"
-    "$venv/bin/python" -c 'import sys, torch; sys.exit(0 if torch.version.cuda is None else "torch has CUDA: " + torch.version.cuda)'
+    if "$venv/bin/python" -c "import torch" 2>/dev/null; then
+        echo "build_bundle.sh: torch is installed in $venv; the CPU bundle must not carry it" >&2
+        exit 1
+    fi
     PYTHON="$PWD/$venv/bin/python"
 fi
 
@@ -88,7 +89,8 @@ EOF
         echo "archive_note=not compressed; tar.zst or AppImage packing is a separate step"
         echo "python=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
         echo "pyinstaller=$("$PYTHON" -m PyInstaller --version)"
-        echo "torch=$("$PYTHON" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')"
+        echo "onnxruntime=$("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)')"
+        echo "torch=$("$PYTHON" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null || echo none)"
         echo "machine=$(uname -m), $(nproc) cores"
     } > "$WORK/stats.txt"
     cat "$WORK/stats.txt"
@@ -118,16 +120,13 @@ status=0
 echo "== zssbir-cli doctor (frozen, no display)" >> "$log"
 env -i "HOME=$home" PATH=/usr/bin:/bin "ZSSBIR_DATA_DIR=$home/data" LANG=C.UTF-8 \
     "$BUNDLE/zssbir-cli" doctor >> "$log" 2>&1 || true  # a problem it finds is in the log, not fatal here
-# The engine end to end: index three pictures (the app's own icons) with the offline model, search.
+# The engine end to end: index three pictures (the app's own icons) with the default model, search.
 mkdir -p "$home/photos"
 cp "$BUNDLE"/_internal/zssbir_desktop/resources/app-{128,256,512}.png "$home/photos/"
 echo "== zssbir-cli index + search (frozen)" >> "$log"
-frozen_cli index --add "$home/photos" --model lite0-imagenet --progress none \
+frozen_cli index --add "$home/photos" --progress none \
     && frozen_cli search --sketch "$home/photos/app-128.png" --k 3 \
     || { echo "ENGINE CHECK FAILED" >> "$log"; status=1; }
-# The app's settings: the offline model, so the launch shows it loading (no download here).
-mkdir -p "$home/.config/zssbir"
-printf '[preferences]\nmodel=lite0-imagenet\n' > "$home/.config/zssbir/zssbir.conf"
 
 echo "== zssbir under Xvfb" >> "$log"
 xvfb-run -a -s "-screen 0 1280x860x24" bash -c '
