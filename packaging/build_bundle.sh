@@ -43,7 +43,8 @@ export ZSSBIR_BUNDLE_TRAINING="$training"
 if [ "$build" = 1 ] && [ "$training" = 0 ]; then
     venv=build/bundle-venv
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet ".[hnsw,bundle]"
+    # setuptools new enough to build the wheel below without build isolation (bdist_wheel since 70.1)
+    "$venv/bin/python" -m pip install --quiet ".[hnsw,bundle]" "setuptools>=70.1"
     if "$venv/bin/python" -c "import torch" 2>/dev/null; then
         echo "build_bundle.sh: torch is installed in $venv; the CPU bundle must not carry it" >&2
         exit 1
