@@ -4,6 +4,7 @@ across the indexer's decoding threads."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import struct
@@ -58,17 +59,26 @@ def test_the_estimate_covers_the_conversions(tmp_path: Path) -> None:
 
 
 _PEAK = textwrap.dedent("""
-    import resource, sys, threading
+    import json, resource, sys, threading
     from zssbir_core import imageio
     from zssbir_core.imageio import load_image
     if len(sys.argv) > 3:
         imageio.DECODE_BUDGET.capacity = int(sys.argv[3])
+    outcomes = []
+
+    def load():
+        try:
+            load_image(sys.argv[1], target_size=224)
+            outcomes.append("ok")
+        except BaseException as error:
+            outcomes.append(repr(error))
+
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    threads = [threading.Thread(target=load_image, args=(sys.argv[1],), kwargs={"target_size": 224})
-               for _ in range(int(sys.argv[2]))]
+    threads = [threading.Thread(target=load) for _ in range(int(sys.argv[2]))]
     for t in threads: t.start()
     for t in threads: t.join()
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024
+    print(json.dumps({"peak": peak, "outcomes": outcomes}))
 """)
 
 
@@ -76,7 +86,11 @@ def _peak_bytes(path: Path, threads: int, capacity: int | None = None) -> int:
     args = [sys.executable, "-c", _PEAK, str(path), str(threads)] + ([str(capacity)] if capacity else [])
     # glibc otherwise keeps freed blocks of one thread's arena for reuse, and the peak would measure that
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    return int(subprocess.run(args, check=True, capture_output=True, text=True, timeout=300, env=env).stdout)
+    child = subprocess.run(args, check=True, capture_output=True, text=True, timeout=300, env=env)
+    report = json.loads(child.stdout)
+    assert report["outcomes"] == ["ok"] * threads, report["outcomes"]
+    assert report["peak"] > 0, "the decode did not raise the peak: the measure measured nothing"
+    return report["peak"]
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ FIELDS: dict[str, Rule] = {
     "warmup_steps": Int(0, _STEPS),
     "frozen_fraction": Float(0.0, 1.0),
     "grad_clip": Float(0.0, 1e6),
-    "time_budget_min": Nullable(Float(1e-3, 1e6)),
+    "time_budget_min": Nullable(Float(1e-9, 1e6)),
     "lq": Float(0.0, 1000.0),
     "lc": Float(0.0, 1000.0),
     "lk": Float(0.0, 1000.0),
