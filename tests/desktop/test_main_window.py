@@ -181,10 +181,10 @@ def test_folder_filter_limits_results(qtbot, tmp_path, sketchy_root, small_embed
 
 
 def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
-    qtbot, tmp_path, sketchy_root, small_embedder
+    qtbot, tmp_path, shared_sketchy_root, small_embedder
 ) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
-    folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=10)  # 40 photos: 3 batches of 16
+    folder = copy_photos(shared_sketchy_root, tmp_path / "photos", per_class=25)
     cancelled: list[bool] = []
     window.engine.indexing_finished.connect(cancelled.append)
 
@@ -198,11 +198,11 @@ def test_cancel_keeps_what_was_done_and_the_next_run_resumes(
     assert cancelled == [True]
     assert "cancelled" in window.library_panel.progress_label.text()
     done = window.engine.library.photo_count()
-    assert 0 < done < 40
+    assert 0 < done < 100
     window.engine.indexing_progress.disconnect(cancel_on_first_embed)
     with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS) as blocker:
         window.library.start_indexing()
-    assert blocker.args == [False] and window.engine.library.photo_count() == 40
+    assert blocker.args == [False] and window.engine.library.photo_count() == 100
 
 
 def test_unreadable_folder_is_reported_in_the_window(qtbot, tmp_path) -> None:

@@ -60,10 +60,10 @@ def test_save_sketch_as_png_and_report_failure(qtbot, tmp_path) -> None:
 
 
 def test_closing_during_indexing_stops_safely_and_next_start_resumes(
-    qtbot, tmp_path, sketchy_root, small_embedder
+    qtbot, tmp_path, shared_sketchy_root, small_embedder
 ) -> None:
     window = make_window(qtbot, tmp_path, small_embedder)
-    folder = copy_photos(sketchy_root, tmp_path / "photos", per_class=10)  # 40 photos: 3 batches of 16
+    folder = copy_photos(shared_sketchy_root, tmp_path / "photos", per_class=25)
 
     def close_on_first_batch(event) -> None:
         if event.phase == "embed" and event.done > 0 and window.isVisible():
@@ -74,13 +74,13 @@ def test_closing_during_indexing_stops_safely_and_next_start_resumes(
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
     assert window.engine.library is None and not window.engine.indexing()
     with PhotoLibrary.open(tmp_path / "library") as library:
-        assert 0 < library.photo_count() < 40
+        assert 0 < library.photo_count() < 100
     again = make_window(qtbot, tmp_path, prefs=Preferences(model="lite0-imagenet", rescan_on_start=False))
     assert again.engine.library.indexing_unfinished  # the library remembers, not QSettings
     with qtbot.waitSignal(again.engine.indexing_finished, timeout=WAIT_MS) as blocker:
         again.engine.set_embedder(small_embedder)  # the model arrives: the unfinished run resumes
     assert blocker.args == [False]
-    assert again.engine.library.photo_count() == 40
+    assert again.engine.library.photo_count() == 100
 
 
 def test_skipped_files_are_listed_with_reasons(qtbot, tmp_path, sketchy_root, small_embedder) -> None:
