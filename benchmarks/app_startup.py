@@ -1,6 +1,6 @@
 """Time from starting ``zssbir`` to its window being shown, and to its model being ready.
 
-    python benchmarks/app_startup.py [--runs 7] [--platform xvfb|offscreen] [--write docs/benchmarks/app.md]
+    python benchmarks/app_startup.py [--runs 7] [--platform xvfb|offscreen] [--models default] [--program dist/zssbir/zssbir]
 
 Each run starts a fresh ``python -m zssbir_desktop --startup-probe ...`` process with fresh data
 and settings directories; the app prints a line when the event loop runs with the window shown
@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--note", default="", help="extra words about the machine (e.g. shared with other jobs)"
     )
+    parser.add_argument("--program", default="",
+                        help="the app to start (e.g. dist/zssbir/zssbir, the bundle); default: this Python's zssbir_desktop")
     parser.add_argument("--models", default="lite0-imagenet,default",
                         help="models to time to 'ready', alternating run by run (default: lite0-imagenet,default)")
     args = parser.parse_args(argv)
@@ -106,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="zssbir-startup-"))
     prefix = XVFB if args.platform == "xvfb" else []
-    window_command = [*prefix, sys.executable, "-m", "zssbir_desktop", "--startup-probe", "window"]
-    model_command = [*prefix, sys.executable, "-m", "zssbir_desktop", "--startup-probe", "model"]
+    program = [str(Path(args.program).resolve())] if args.program else [sys.executable, "-m", "zssbir_desktop"]
+    window_command = [*prefix, *program, "--startup-probe", "window"]
+    model_command = [*prefix, *program, "--startup-probe", "model"]
 
     one_run(window_command, fresh_environment(work, args.platform), ("window-shown",))  # warm-up
     window_times = [
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- machine: {machine()}{', ' + args.note if args.note else ''}; 1-minute load average "
         f"{load_before:.1f} before the runs and {os.getloadavg()[0]:.1f} after",
         f"- command: `python benchmarks/app_startup.py --runs {args.runs} --platform {args.platform} "
-        f"--models {args.models}`",
+        f"--models {args.models}{' --program ' + args.program if args.program else ''}`",
     ]
     print("\n".join(lines))
     if args.write:
