@@ -27,11 +27,16 @@ from train_child import train_in_child  # noqa: E402  (benchmarks/train_child.py
 
 from zssbir_core.models.catalog import DEFAULT_MODEL  # noqa: E402  (torch-free)
 
+RECIPE = "everyday-lite1"
+DOODLES = REPO.parent / "shared" / "data" / "quickdraw-seen"
 
-def train(data: Path, output: Path, device: str, exclude: list[str]) -> float:
-    """Run the recipe in a child process (resuming an interrupted run); return its wall time."""
-    return train_in_child(data, output, recipe="default-model", settings={"exclude_classes": exclude},
-                          device=device, echo=True).wall_s
+
+def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None) -> float:
+    """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time."""
+    settings: dict = {"exclude_classes": exclude}
+    if doodles is not None:
+        settings["doodles"] = str(doodles.resolve())
+    return train_in_child(data, output, recipe=recipe, settings=settings, device=device, echo=True).wall_s
 
 
 def package(checkpoint: Path, destination: Path) -> None:
@@ -61,11 +66,16 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/zssbir-default-model"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--exclude-classes", type=Path, help="a text file of classes to hold out (no packaging)")
+    parser.add_argument("--recipe", default=RECIPE, help=f"the training recipe (default {RECIPE})")
+    parser.add_argument("--doodles", type=Path, default=DOODLES,
+                        help="a Quick, Draw! folder whose doodles of the training classes join the sketches "
+                             "(default ../shared/data/quickdraw-seen; 'none' for none)")
     args = parser.parse_args()
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     exclude = args.exclude_classes.read_text().split() if args.exclude_classes else []
     run = args.work / ("heldout-variant" if exclude else "all-classes")
-    wall = train(args.data, run, args.device, exclude)
+    doodles = None if str(args.doodles) == "none" else args.doodles
+    wall = train(args.data, run, args.device, exclude, args.recipe, doodles)
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
     if exclude:
         return 0

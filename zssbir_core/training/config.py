@@ -31,6 +31,11 @@ class TrainConfig:
     weight of 0 removes that loss.
     ``pseudo_sketch_fraction`` of the sketch-domain training samples are drawings of the photos
     (``data/pseudo_sketch.py``) beside the real sketches (photos-only data uses drawings alone).
+    ``doodles`` is a Quick, Draw! folder (``strokes/<class>.ndjson`` + ``sketch/<class>/<key_id>.png``,
+    as ``quickdraw-seen``) whose doodles of the training classes, drawn as the app's canvas draws
+    them with strokes-level augmentation (``data/doodles.py``), make ``doodle_fraction`` of those
+    classes' sketch samples; ``sketch_style_p`` of the sketches are moved towards another style
+    (coarse, blurred, heavy, unfinished: ``transforms.SketchStyleJitter``).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -61,6 +66,9 @@ class TrainConfig:
     temperature: float = 2.0
     label_smoothing: float = 0.1
     pseudo_sketch_fraction: float = 0.0
+    doodles: str | None = None
+    doodle_fraction: float = 0.25
+    sketch_style_p: float = 0.0
 
     val_classes: list[str] | int = 0
     exclude_classes: list[str] = field(default_factory=list)
@@ -90,6 +98,8 @@ class TrainConfig:
             (self.lq + self.lc + self.lk > 0, "at least one of the loss weights lq, lc, lk must be positive"),
             (self.temperature > 0, "temperature must be positive"),
             (0.0 <= self.pseudo_sketch_fraction < 1.0, "pseudo_sketch_fraction must be in [0, 1)"),
+            (0.0 < self.doodle_fraction < 1.0, "doodle_fraction must be in (0, 1)"),
+            (0.0 <= self.sketch_style_p <= 1.0, "sketch_style_p must be between 0 and 1"),
             (self.mining in MINING_MODES, f"mining must be one of {', '.join(MINING_MODES)}"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.embedding_dim is None or self.embedding_dim >= 2, "embedding_dim must be >= 2 or null"),
