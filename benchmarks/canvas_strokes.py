@@ -1,0 +1,52 @@
+"""Replay Quick, Draw! strokes on the app's own canvas and take the image it sends to the model.
+
+The desktop's ``SketchCanvas`` (offscreen Qt) gets each stroke as a finished stroke at its default
+pen width, the doodle fitted to the page as ``zssbir_core.data.doodles.fit_to_page`` places it
+(centred, 1/16 of the page as margin); ``sketch_image()`` is what the app embeds after each stroke.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from zssbir_core.data.doodles import Strokes, first_strokes, fit_to_page
+
+_APP = None
+# PySide6 6.12 on Python 3.11 drops a reference to None in every QPainterPath.quadTo and lineTo
+# call (measured: -1,000 for 1,000 calls), and the canvas draws each stroke with one such call a
+# point; replaying 1,232 doodles would free None itself ("none_dealloc") and abort. These references
+# keep None alive for the replay (16 MB).
+_NONE_REFERENCES = [None] * 2_000_000
+
+
+def _canvas():
+    """A fresh canvas widget (the QApplication is made once, offscreen unless a platform is set)."""
+    global _APP
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from zssbir_desktop.canvas import SketchCanvas
+
+    _APP = QApplication.instance() or QApplication([])
+    return SketchCanvas()
+
+
+def canvas_image(strokes: Strokes, share: float = 1.0) -> Image.Image:
+    """The 256 px RGB image the app embeds once the first ``share`` of ``strokes`` (raw doodle
+    coordinates, in drawing order) are drawn on its canvas."""
+    from PySide6.QtCore import QPointF
+
+    canvas = _canvas()
+    try:
+        for stroke in first_strokes(fit_to_page(strokes), share):
+            canvas.add_stroke([QPointF(float(x), float(y)) for x, y in np.asarray(stroke)])
+        image = canvas.sketch_image()
+        rgb = image.convertToFormat(image.Format.Format_RGB888)
+        width, height, line = rgb.width(), rgb.height(), rgb.bytesPerLine()
+        raw = bytes(rgb.constBits())
+        return Image.frombytes("RGB", (width, height), b"".join(raw[y * line: y * line + 3 * width] for y in range(height)))
+    finally:
+        canvas.deleteLater()
