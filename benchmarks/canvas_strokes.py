@@ -39,14 +39,12 @@ def canvas_image(strokes: Strokes, share: float = 1.0) -> Image.Image:
     coordinates, in drawing order) are drawn on its canvas."""
     from PySide6.QtCore import QPointF
 
+    from zssbir_desktop.imageconv import qimage_to_pil
+
     canvas = _canvas()
     try:
         for stroke in first_strokes(fit_to_page(strokes), share):
             canvas.add_stroke([QPointF(float(x), float(y)) for x, y in np.asarray(stroke)])
-        image = canvas.sketch_image()
-        rgb = image.convertToFormat(image.Format.Format_RGB888)
-        width, height, line = rgb.width(), rgb.height(), rgb.bytesPerLine()
-        raw = bytes(rgb.constBits())
-        return Image.frombytes("RGB", (width, height), b"".join(raw[y * line: y * line + 3 * width] for y in range(height)))
+        return qimage_to_pil(canvas.sketch_image()).convert("RGB")
     finally:
         canvas.deleteLater()

@@ -31,11 +31,14 @@ RECIPE = "everyday-lite1"
 DOODLES = REPO.parent / "shared" / "data" / "quickdraw-seen"
 
 
-def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None) -> float:
+def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None,
+          init: str | None) -> float:
     """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time."""
     settings: dict = {"exclude_classes": exclude}
     if doodles is not None:
         settings["doodles"] = str(doodles.resolve())
+    if init is not None:
+        settings["init"] = init
     return train_in_child(data, output, recipe=recipe, settings=settings, device=device, echo=True).wall_s
 
 
@@ -66,6 +69,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/zssbir-default-model"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--exclude-classes", type=Path, help="a text file of classes to hold out (no packaging)")
+    parser.add_argument("--name", default=DEFAULT_MODEL, help=f"the packaged model's id (default {DEFAULT_MODEL})")
+    parser.add_argument("--init", help="the model a fine-tuning recipe starts from, instead of the recipe's")
     parser.add_argument("--recipe", default=RECIPE, help=f"the training recipe (default {RECIPE})")
     parser.add_argument("--doodles", type=Path, default=DOODLES,
                         help="a Quick, Draw! folder whose doodles of the training classes join the sketches "
@@ -75,11 +80,11 @@ def main() -> int:
     exclude = args.exclude_classes.read_text().split() if args.exclude_classes else []
     run = args.work / ("heldout-variant" if exclude else "all-classes")
     doodles = None if str(args.doodles) == "none" else args.doodles
-    wall = train(args.data, run, args.device, exclude, args.recipe, doodles)
+    wall = train(args.data, run, args.device, exclude, args.recipe, doodles, args.init)
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
     if exclude:
         return 0
-    destination = REPO / "zssbir_core" / "models" / "packaged" / DEFAULT_MODEL
+    destination = REPO / "zssbir_core" / "models" / "packaged" / args.name
     package(run / "model", destination)
     for name in ("model.safetensors", "model.json"):
         digest = hashlib.sha256((destination / name).read_bytes()).hexdigest()
