@@ -7,6 +7,7 @@ pen width, the doodle fitted to the page as ``zssbir_core.data.doodles.fit_to_pa
 
 from __future__ import annotations
 
+import ctypes
 import os
 
 import numpy as np
@@ -18,8 +19,9 @@ _APP = None
 # PySide6 6.12 on Python 3.11 drops a reference to None in every QPainterPath.quadTo and lineTo
 # call (measured: -1,000 for 1,000 calls), and the canvas draws each stroke with one such call a
 # point; replaying 1,232 doodles would free None itself ("none_dealloc") and abort. These references
-# keep None alive for the replay (16 MB).
+# keep None alive (16 MB); the list itself is never freed, or None would die at interpreter exit.
 _NONE_REFERENCES = [None] * 2_000_000
+ctypes.pythonapi.Py_IncRef(ctypes.py_object(_NONE_REFERENCES))
 
 
 def _canvas():
