@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.doodles import (
     DoodleAugment,
     first_strokes,
@@ -18,7 +19,6 @@ from zssbir_core.data.doodles import (
     render_strokes,
     with_doodles,
 )
-from zssbir_core.data.domains import PHOTO, SKETCH
 from zssbir_core.data.folder import FolderDataset, Sample
 from zssbir_core.data.transforms import SketchStyleJitter
 from zssbir_core.errors import DatasetError
