@@ -216,3 +216,21 @@ def test_drawn_sketches_join_real_ones_at_the_asked_fraction(tmp_path: Path) -> 
     assert result.status == "completed" and result.steps == 4
     with pytest.raises(ConfigError, match="pseudo_sketch_fraction"):
         TrainConfig(pseudo_sketch_fraction=1.5)
+
+
+@pytest.mark.slow
+def test_a_run_with_doodles_and_sketch_styles(tmp_path: Path) -> None:
+    """doodles + sketch_style_p: Quick, Draw! strokes of a training class join its sketches, drawn
+    afresh for each batch; a doodles folder without strokes is refused before training."""
+    from tests.core.data.test_doodles import CROSS, SQUARE, write_doodles
+
+    data = make_dataset(tmp_path / "data", classes=3)
+    write_doodles(tmp_path / "qd", "square", {"1": SQUARE, "2": CROSS})
+    config = TrainConfig(**{**TINY, "doodles": str(tmp_path / "qd"), "sketch_style_p": 0.5})
+    result = Trainer(config, data, tmp_path / "run", device="cpu").run()
+    assert result.status == "completed" and result.steps == 4
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no strokes"):
+        Trainer(config.updated({"doodles": str(tmp_path / "empty")}), data, tmp_path / "run2", device="cpu").run()
+    with pytest.raises(ConfigError, match="sketch_style_p"):
+        TrainConfig(sketch_style_p=1.5)
