@@ -22,6 +22,7 @@ trained on them (the 80-class variants, raw ImageNet features). mAP@all and P@10
   against the other photos; sketches shrunk to 40 px and enlarged).
 
     python benchmarks/everyday_sketches.py lite0-imagenet runs/v2-80/heldout-variant/model --output results.json
+    python benchmarks/everyday_sketches.py --table --output results.json   (a markdown table of them)
 """
 
 from __future__ import annotations
@@ -122,11 +123,30 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
     return results
 
 
+COLUMNS = (("sketchy", "map_all"), ("doodles", "map_all"), ("drawn", "map_all"), ("coarse", "map_all"),
+           ("mixed-seen-sketchy", "map_all"), ("mixed-unseen-sketchy", "map_all"), ("mixed-seen-doodles", "map_all"),
+           ("partial-25", "p_10"), ("partial-50", "p_10"), ("partial-75", "p_10"), ("partial-100", "p_10"))
+
+
+def table(results: dict[str, dict]) -> str:
+    """A markdown table of ``results``: mAP@all (P@10 for the partial doodles), plain / with QE."""
+    head = " | ".join(f"{name} {'P@10' if metric == 'p_10' else 'mAP'}" for name, metric in COLUMNS)
+    lines = [f"| model | {head} |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for spec, figures in results.items():
+        cells = [f"{figures[name][metric]:.3f} / {figures[name + '-qe'][metric]:.3f}" for name, metric in COLUMNS]
+        lines.append(f"| {spec} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", help="model specs (built-in ids, checkpoint folders)")
+    parser.add_argument("models", nargs="*", help="model specs (built-in ids, checkpoint folders)")
     parser.add_argument("--output", type=Path, help="a JSON file to add the results to (by model spec)")
+    parser.add_argument("--table", action="store_true", help="print the --output file as a markdown table and stop")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.output.read_text())))
+        return 0
     for folder in (SEEN100, ALL100, QUICKDRAW):
         if not folder.is_dir():
             print(f"no data at {folder}", file=sys.stderr)
