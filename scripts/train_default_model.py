@@ -9,7 +9,9 @@
 3. the sha256 of the packaged weights and model.json are printed for ``docs/model-card.md``.
 
 ``--exclude-classes FILE`` trains the held-out variant of the model card instead (nothing is
-packaged then).
+packaged then). ``--recipe``, ``--doodles``, ``--init`` and ``--name`` train and package another
+recipe (e.g. ``everyday-lite1 --doodles ../shared/data/quickdraw-seen``, issue 18's candidate;
+``docs/benchmarks/model_sweep.md``) under another id; the defaults reproduce the shipped model.
 """
 
 from __future__ import annotations
@@ -27,11 +29,18 @@ from train_child import train_in_child  # noqa: E402  (benchmarks/train_child.py
 
 from zssbir_core.models.catalog import DEFAULT_MODEL  # noqa: E402  (torch-free)
 
+RECIPE = "default-model"
 
-def train(data: Path, output: Path, device: str, exclude: list[str]) -> float:
-    """Run the recipe in a child process (resuming an interrupted run); return its wall time."""
-    return train_in_child(data, output, recipe="default-model", settings={"exclude_classes": exclude},
-                          device=device, echo=True).wall_s
+
+def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None,
+          init: str | None) -> float:
+    """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time."""
+    settings: dict = {"exclude_classes": exclude}
+    if doodles is not None:
+        settings["doodles"] = str(doodles.resolve())
+    if init is not None:
+        settings["init"] = init
+    return train_in_child(data, output, recipe=recipe, settings=settings, device=device, echo=True).wall_s
 
 
 def package(checkpoint: Path, destination: Path) -> None:
@@ -61,15 +70,21 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/zssbir-default-model"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--exclude-classes", type=Path, help="a text file of classes to hold out (no packaging)")
+    parser.add_argument("--name", default=DEFAULT_MODEL, help=f"the packaged model's id (default {DEFAULT_MODEL})")
+    parser.add_argument("--init", help="the model a fine-tuning recipe starts from, instead of the recipe's")
+    parser.add_argument("--recipe", default=RECIPE, help=f"the training recipe (default {RECIPE})")
+    parser.add_argument("--doodles", type=Path,
+                        help="a Quick, Draw! folder (e.g. ../shared/data/quickdraw-seen) whose doodles of the "
+                             "training classes join the sketches (recipes everyday-lite1, everyday-finetune)")
     args = parser.parse_args()
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     exclude = args.exclude_classes.read_text().split() if args.exclude_classes else []
     run = args.work / ("heldout-variant" if exclude else "all-classes")
-    wall = train(args.data, run, args.device, exclude)
+    wall = train(args.data, run, args.device, exclude, args.recipe, args.doodles, args.init)
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
     if exclude:
         return 0
-    destination = REPO / "zssbir_core" / "models" / "packaged" / DEFAULT_MODEL
+    destination = REPO / "zssbir_core" / "models" / "packaged" / args.name
     package(run / "model", destination)
     for name in ("model.safetensors", "model.json"):
         digest = hashlib.sha256((destination / name).read_bytes()).hexdigest()

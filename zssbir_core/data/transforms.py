@@ -43,10 +43,43 @@ class StrokeWidthJitter:
         return f"{type(self).__name__}(p={self.p})"
 
 
+class SketchStyleJitter:
+    """With probability ``p``, move a drawing towards another style: coarse (shrunk to 32-96 px and
+    enlarged: thick, blurred lines without detail), blurred, heavy strokes (a 5x5 min filter), or
+    unfinished (one to three white patches of 10-30 % of the side erase parts of it)."""
+
+    def __init__(self, p: float = 0.3) -> None:
+        self.p = p
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        if random.random() >= self.p:
+            return image
+        style = random.randrange(4)
+        width, height = image.size
+        if style == 0:
+            small = random.randint(32, 96)
+            shrunk = image.resize((small, small), Image.Resampling.BOX)
+            return shrunk.resize((width, height), Image.Resampling.BILINEAR)
+        if style == 1:
+            return image.filter(ImageFilter.GaussianBlur(random.uniform(0.8, 2.0)))
+        if style == 2:
+            return image.filter(ImageFilter.MinFilter(5))
+        erased = image.copy()
+        for _ in range(random.randint(1, 3)):
+            w, h = (int(random.uniform(0.1, 0.3) * side) for side in (width, height))
+            x, y = random.randint(0, width - w), random.randint(0, height - h)
+            erased.paste((255,) * len(erased.getbands()), (x, y, x + w, y + h))
+        return erased
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p})"
+
+
 def train_transform(
-    preprocessing: Preprocessing, domain: int
+    preprocessing: Preprocessing, domain: int, *, sketch_style_p: float = 0.0
 ) -> Callable[[Image.Image], torch.Tensor]:
-    """Random augmentation for ``domain`` (PHOTO or SKETCH) ending in a normalised (3, S, S) tensor."""
+    """Random augmentation for ``domain`` (PHOTO or SKETCH) ending in a normalised (3, S, S) tensor;
+    ``sketch_style_p`` is the share of sketches moved towards another style (``SketchStyleJitter``)."""
     size = preprocessing.image_size
     finish = [
         T.ToImage(),
@@ -59,6 +92,7 @@ def train_transform(
                 T.Resize(size, antialias=True),
                 T.CenterCrop(size),
                 StrokeWidthJitter(p=0.5),
+                *([SketchStyleJitter(sketch_style_p)] if sketch_style_p > 0 else []),
                 T.RandomAffine(
                     degrees=10, translate=(0.08, 0.08), scale=(0.8, 1.05), shear=5, fill=255
                 ),

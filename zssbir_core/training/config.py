@@ -34,6 +34,11 @@ class TrainConfig:
     weight of 0 removes that loss.
     ``pseudo_sketch_fraction`` of the sketch-domain training samples are drawings of the photos
     (``data/pseudo_sketch.py``) beside the real sketches (photos-only data uses drawings alone).
+    ``doodles`` is a Quick, Draw! folder (``strokes/<class>.ndjson`` + ``sketch/<class>/<key_id>.png``,
+    as ``quickdraw-seen``) whose doodles of the training classes, drawn as the app's canvas draws
+    them with strokes-level augmentation (``data/doodles.py``), make ``doodle_fraction`` of those
+    classes' sketch samples; ``sketch_style_p`` of the sketches are moved towards another style
+    (coarse, blurred, heavy, unfinished: ``transforms.SketchStyleJitter``).
     """
 
     backbone: str = "efficientnet_lite0"
@@ -64,6 +69,9 @@ class TrainConfig:
     temperature: float = 2.0
     label_smoothing: float = 0.1
     pseudo_sketch_fraction: float = 0.0
+    doodles: str | None = None
+    doodle_fraction: float = 0.25
+    sketch_style_p: float = 0.0
 
     val_classes: list[str] | int = 0
     exclude_classes: list[str] = field(default_factory=list)

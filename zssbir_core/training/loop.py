@@ -39,11 +39,13 @@ def train_loader(
 ) -> torch.utils.data.DataLoader:
     """The augmented batches of ``epoch`` (drawn sketches drawn on the fly), seeded by the config's
     seed and the epoch."""
+    from zssbir_core.data.doodles import DoodleAugment
     from zssbir_core.data.image_dataset import ImageDataset
     from zssbir_core.data.transforms import train_transform
 
     preprocessing = net.preprocessing
-    transforms = {PHOTO: train_transform(preprocessing, PHOTO), SKETCH: train_transform(preprocessing, SKETCH)}
+    transforms = {PHOTO: train_transform(preprocessing, PHOTO),
+                  SKETCH: train_transform(preprocessing, SKETCH, sketch_style_p=config.sketch_style_p)}
     drawn = None
     if data.photos_only or data.drawn_paths:
         from zssbir_core.data.pseudo_sketch import PseudoSketchTransform
@@ -53,7 +55,8 @@ def train_loader(
         transforms[SKETCH] = drawn
     return torch.utils.data.DataLoader(
         ImageDataset(data.train.samples, transforms, target_size=preprocessing.image_size,
-                     drawn_paths=data.drawn_paths, drawn_transform=drawn),
+                     drawn_paths=data.drawn_paths, drawn_transform=drawn,
+                     doodles=data.doodles, doodle_drawing=DoodleAugment() if data.doodles else None),
         batch_sampler=sampler,
         num_workers=config.num_workers,
         pin_memory=device.type == "cuda",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,23 +67,29 @@ def load_data(data_root: Path, config: TrainConfig) -> tuple[FolderDataset, Fold
 class TrainingData:
     """The training samples as the loader sees them: photos-only data gets one drawn sketch per
     photo (``photos_only``); with real sketches, ``drawn_paths`` are the photos that also stand
-    in as drawn sketches (``pseudo_sketch_fraction``)."""
+    in as drawn sketches (``pseudo_sketch_fraction``); ``doodles`` are the strokes of the doodle
+    samples (``config.doodles``) by their PNG path."""
 
     train: FolderDataset
     photos_only: bool
     drawn_paths: frozenset[Path]
+    doodles: dict[Path, Any] = field(default_factory=dict)
 
 
 def with_drawings(train: FolderDataset, config: TrainConfig) -> TrainingData:
-    """``train`` with the drawn sketches the data or the config calls for."""
+    """``train`` with the drawn sketches and doodles the data or the config calls for."""
+    from zssbir_core.data.doodles import with_doodles
     from zssbir_core.data.pseudo_sketch import with_drawn_sketches, with_pseudo_sketches
 
     if not train.has_sketches:
         return TrainingData(with_pseudo_sketches(train), True, frozenset())
+    drawn_paths: frozenset[Path] = frozenset()
+    doodles: dict[Path, Any] = {}
+    if config.doodles:
+        train, doodles = with_doodles(train, Path(config.doodles), config.doodle_fraction)
     if config.pseudo_sketch_fraction > 0:
         train, drawn_paths = with_drawn_sketches(train, config.pseudo_sketch_fraction)
-        return TrainingData(train, False, drawn_paths)
-    return TrainingData(train, False, frozenset())
+    return TrainingData(train, False, drawn_paths, doodles)
 
 
 def batch_sampler(train: FolderDataset, config: TrainConfig, context: DistContext) -> BalancedBatchSampler:

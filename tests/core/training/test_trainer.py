@@ -245,3 +245,21 @@ def test_a_loss_that_is_not_finite_stops_the_run_as_failed(data: Path, tmp_path:
         Trainer(config, data, tmp_path / "run", device="cpu", callbacks=[recorder], resume=True).run()
     assert not (tmp_path / "run" / "summary.json").exists()
     assert all(event["event"] != "end" for event in recorder.events)
+
+
+@pytest.mark.slow
+def test_a_run_with_doodles_and_sketch_styles(tmp_path: Path) -> None:
+    """doodles + sketch_style_p: Quick, Draw! strokes of a training class join its sketches, drawn
+    afresh for each batch; a doodles folder without strokes is refused before training."""
+    from tests.core.data.test_doodles import CROSS, SQUARE, write_doodles
+
+    data = make_dataset(tmp_path / "data", classes=3)
+    write_doodles(tmp_path / "qd", "square", {"1": SQUARE, "2": CROSS})
+    config = TrainConfig(**{**TINY, "doodles": str(tmp_path / "qd"), "sketch_style_p": 0.5})
+    result = Trainer(config, data, tmp_path / "run", device="cpu").run()
+    assert result.status == "completed" and result.steps == 4
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no strokes"):
+        Trainer(config.updated({"doodles": str(tmp_path / "empty")}), data, tmp_path / "run2", device="cpu").run()
+    with pytest.raises(ConfigError, match="sketch_style_p"):
+        TrainConfig(sketch_style_p=1.5)
