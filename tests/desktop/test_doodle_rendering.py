@@ -7,8 +7,8 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 from zssbir_core.data.doodles import fit_to_page, render_strokes
-from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 from zssbir_desktop.canvas.imageconv import qimage_to_pil
+from zssbir_desktop.canvas.sketch_canvas import SketchCanvas
 
 
 def test_training_drawing_matches_the_canvas(qtbot) -> None:
