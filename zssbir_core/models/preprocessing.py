@@ -55,16 +55,18 @@ class Preprocessing:
         return InputTransform(self.image_size, self.mean, self.std)
 
 
-def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, int]:
-    """The (out_size, in_size) integer weights of an antialiased bilinear resize, and their
-    fixed-point precision in bits: torch's uint8 arithmetic (``interpolate(..., antialias=True)``),
-    itself Pillow-SIMD's: float64 triangle weights normalised per output pixel, then scaled to
-    int16 with as many bits as the largest weight allows."""
+def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The taps of an antialiased bilinear resize from ``in_size`` to ``out_size`` pixels: for each
+    output pixel the input pixels it reads (``(out_size, taps)`` indices) and their integer weights,
+    and the weights' fixed-point precision in bits. This is torch's uint8 arithmetic
+    (``interpolate(..., antialias=True)``), itself Pillow-SIMD's: float64 triangle weights
+    normalised per output pixel, then scaled to int16 with as many bits as the largest weight allows."""
     scale = in_size / out_size
     support = scale if scale >= 1.0 else 1.0
     invscale = 1.0 / scale if scale >= 1.0 else 1.0
     max_taps = int(np.ceil(support)) * 2 + 1
-    weights = np.zeros((out_size, in_size), dtype=np.float64)
+    indices = np.zeros((out_size, max_taps), dtype=np.intp)
+    weights = np.zeros((out_size, max_taps), dtype=np.float64)
     for i in range(out_size):
         center = scale * (i + 0.5)
         xmin = max(int(center - support + 0.5), 0)
@@ -72,21 +74,26 @@ def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, int]:
         taps = np.arange(xsize, dtype=np.float64)
         w = np.maximum(0.0, 1.0 - np.abs((taps + xmin - center + 0.5) * invscale))
         total = w.sum()
-        weights[i, xmin : xmin + xsize] = w / total if total != 0.0 else w
+        indices[i, :xsize] = np.arange(xmin, xmin + xsize)
+        weights[i, :xsize] = w / total if total != 0.0 else w
     w_max = weights.max()
     precision = 0
     while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
         precision += 1
     scaled = weights * (1 << precision)
-    return np.where(scaled < 0, np.trunc(scaled - 0.5), np.trunc(scaled + 0.5)), precision
+    return indices, np.where(scaled < 0, np.trunc(scaled - 0.5), np.trunc(scaled + 0.5)), precision
 
 
 def _resample(pixels: np.ndarray, out_size: int, axis: int) -> np.ndarray:
     """Resize uint8 ``pixels`` (H, W, C) along ``axis`` (0 or 1) with rounding as torch does.
-    The float64 products of small integers are exact, so BLAS does torch's integer sums."""
-    weights, precision = _aa_weights(pixels.shape[axis], out_size)
-    moved = np.moveaxis(pixels, axis, 0).astype(np.float64)
-    summed = np.tensordot(weights, moved, axes=(1, 0)) + float(1 << (precision - 1))
+    The sums are of products of small integers, exact in float64 in any order; they are taken tap
+    by tap rather than through BLAS, which the indexer's decoding threads must not call at once
+    (a multithreaded BLAS called from several threads crashed the process)."""
+    indices, weights, precision = _aa_weights(pixels.shape[axis], out_size)
+    moved = np.moveaxis(pixels, axis, 0)
+    summed = np.full((out_size, *moved.shape[1:]), float(1 << (precision - 1)))
+    for tap in range(indices.shape[1]):
+        summed += weights[:, tap, None, None] * moved[indices[:, tap]]
     out = np.clip(np.floor(summed / float(1 << precision)), 0, 255).astype(np.uint8)
     return np.moveaxis(out, 0, axis)
 
