@@ -59,7 +59,7 @@ def test_the_estimate_covers_the_conversions(tmp_path: Path) -> None:
 
 
 _PEAK = textwrap.dedent("""
-    import json, resource, sys, threading
+    import json, sys, threading
     from zssbir_core import imageio
     from zssbir_core.imageio import load_image
     if len(sys.argv) > 3:
@@ -73,11 +73,17 @@ _PEAK = textwrap.dedent("""
         except BaseException as error:
             outcomes.append(repr(error))
 
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def high_water():
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent (a pytest that
+        # holds torch is larger than any decode here), VmHWM belongs to this process's memory
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+    base = high_water()
     threads = [threading.Thread(target=load) for _ in range(int(sys.argv[2]))]
     for t in threads: t.start()
     for t in threads: t.join()
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024
+    peak = (high_water() - base) * 1024
     print(json.dumps({"peak": peak, "outcomes": outcomes}))
 """)
 
@@ -103,7 +109,7 @@ def test_a_sixteen_bit_png_is_converted_without_copies_of_copies(tmp_path: Path)
     peak = _peak_bytes(path, 1)
     with Image.open(path) as image:
         estimate = decode_bytes(image)
-    assert peak < 10 * 4000 * 4000, f"{peak / 16e6:.1f} bytes a pixel"
+    assert peak < 12 * 4000 * 4000, f"{peak / 16e6:.1f} bytes a pixel"  # VmHWM: whole pages, the interpreter's own growth
     assert peak <= estimate * 1.2
 
 

@@ -87,7 +87,8 @@ def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
     for model_id in packaged:
         for name in ("model.safetensors", "model.json"):
             assert f"zssbir_core/models/packaged/{model_id}/{name}" in names
-    assert wheel.stat().st_size < 40 * 1024 * 1024
+    # two packaged models, each as float16 safetensors (12 MB) and float32 ONNX (19 MB), and the rest
+    assert wheel.stat().st_size < 64 * 1024 * 1024
 
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:

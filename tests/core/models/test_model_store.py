@@ -117,8 +117,8 @@ import os, signal, sys, time
 from zssbir_core.models import store as store_module
 from zssbir_core.models.store import ModelStore
 
-def write_then(checked, directory):
-    original(checked, directory)
+def write_then(checked, directory, source):
+    original(checked, directory, source)
     print("COPIED", flush=True)
     if sys.argv[3] == "kill":
         os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of the import
