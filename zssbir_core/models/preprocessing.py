@@ -6,7 +6,6 @@ embeds exactly what training saw.
 
 from __future__ import annotations
 
-import functools
 import operator
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -56,14 +55,12 @@ class Preprocessing:
         return InputTransform(self.image_size, self.mean, self.std)
 
 
-@functools.lru_cache(maxsize=64)
 def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The taps of an antialiased bilinear resize from ``in_size`` to ``out_size`` pixels: for each
     output pixel the input pixels it reads (``(out_size, taps)`` indices) and their integer weights,
     and the weights' fixed-point precision in bits. This is torch's uint8 arithmetic
     (``interpolate(..., antialias=True)``), itself Pillow-SIMD's: float64 triangle weights
-    normalised per output pixel, then scaled to int16 with as many bits as the largest weight allows.
-    Cached: a library's photos come in few sizes."""
+    normalised per output pixel, then scaled to int16 with as many bits as the largest weight allows."""
     scale = in_size / out_size
     support = scale if scale >= 1.0 else 1.0
     invscale = 1.0 / scale if scale >= 1.0 else 1.0
@@ -84,24 +81,20 @@ def _aa_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, in
     while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
         precision += 1
     scaled = weights * (1 << precision)
-    fixed = np.where(scaled < 0, np.trunc(scaled - 0.5), np.trunc(scaled + 0.5)).astype(np.int32)
-    indices.setflags(write=False)
-    fixed.setflags(write=False)
-    return indices, fixed, precision
+    return indices, np.where(scaled < 0, np.trunc(scaled - 0.5), np.trunc(scaled + 0.5)), precision
 
 
 def _resample(pixels: np.ndarray, out_size: int, axis: int) -> np.ndarray:
     """Resize uint8 ``pixels`` (H, W, C) along ``axis`` (0 or 1) with rounding as torch does.
-    Integer arithmetic, tap by tap: a weight (under 2**15) times a pixel, summed over taps whose
-    weights add up to at most 2**22, stays far inside int32, so the sums are torch's exactly; and no
-    BLAS, which the indexer's decoding threads must not call at once (a multithreaded BLAS called
-    from several threads crashed the process)."""
+    The sums are of products of small integers, exact in float64 in any order; they are taken tap
+    by tap rather than through BLAS, which the indexer's decoding threads must not call at once
+    (a multithreaded BLAS called from several threads crashed the process)."""
     indices, weights, precision = _aa_weights(pixels.shape[axis], out_size)
-    moved = np.moveaxis(pixels, axis, 0).astype(np.int32)
-    summed = np.full((out_size, *moved.shape[1:]), 1 << (precision - 1), dtype=np.int32)
+    moved = np.moveaxis(pixels, axis, 0)
+    summed = np.full((out_size, *moved.shape[1:]), float(1 << (precision - 1)))
     for tap in range(indices.shape[1]):
         summed += weights[:, tap, None, None] * moved[indices[:, tap]]
-    out = np.clip(summed >> precision, 0, 255).astype(np.uint8)
+    out = np.clip(np.floor(summed / float(1 << precision)), 0, 255).astype(np.uint8)
     return np.moveaxis(out, 0, axis)
 
 
