@@ -50,15 +50,13 @@ def probe(env_changes: dict[str, str]) -> tuple[bool, int, int]:
 @pytest.mark.skipif(not GLIBC, reason="glibc only")
 def test_freed_tensor_memory_is_reused_then_given_back_when_idle():
     applied, faults, released = probe({})
-    untuned_applied, untuned_faults, _ = probe({"ZSSBIR_MALLOC_TUNING": "0"})
+    untuned_applied, _untuned_faults, _ = probe({"ZSSBIR_MALLOC_TUNING": "0"})
     assert applied and not untuned_applied
     activation_pages = 16 * 2**20 // 4096
     # tuned, the heap keeps the activations between passes: the two passes fault in less than a
-    # quarter of one activation (0 faults seen here)
+    # quarter of one activation (0 faults seen here). Untuned, glibc's sliding mmap threshold
+    # decides, and nothing is asserted: 2,052, 24,512 and 0 faults were all seen in CI runs.
     assert faults < activation_pages // 4
-    # untuned, glibc's sliding mmap threshold decides: 2,052 faults in some runs, 24,512 in others
-    # (the activations went back to the kernel and came again)
-    assert faults * 4 < untuned_faults
     assert released > 16 * 2**20  # and the idle trim returns at least one activation's worth
 
 
