@@ -1,5 +1,5 @@
 """The network's input: zssbir's own resize, crop and normalisation (numpy and Pillow, no torch)
-against torchvision's, which today's torch transform matched."""
+against torchvision's, which the torch transform of the first models was."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 from torchvision.models import ResNet50_Weights
 from torchvision.transforms import v2 as T
 
+from zssbir_core.models import load_model
 from zssbir_core.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, Preprocessing
 from zssbir_core.models.resnet import RESNET50_URL
 
@@ -27,7 +28,7 @@ def torchvision_transform(preprocessing: Preprocessing) -> T.Compose:
 
 @pytest.mark.parametrize("size", [37, 160, 224])
 @pytest.mark.parametrize("normalisation", [(LITE_MEAN, LITE_STD), (IMAGENET_MEAN, IMAGENET_STD)])
-def test_transform_matches_torchvisions_pipeline(sketchy_root, size, normalisation) -> None:
+def test_transform_follows_torchvisions_pipeline(sketchy_root, size, normalisation) -> None:
     preprocessing = Preprocessing(size, *normalisation)
     ours, reference = preprocessing.transform(), torchvision_transform(preprocessing)
     images = [Image.open(path).convert("RGB") for path in (
@@ -41,11 +42,27 @@ def test_transform_matches_torchvisions_pipeline(sketchy_root, size, normalisati
                Image.effect_noise((1000, 999), 60).convert("RGB"), Image.effect_noise((3, 2), 90).convert("RGB"),
                Image.new("RGB", (1, 1), (250, 3, 128)), Image.effect_noise((size // 2 + 1, size - 3), 80).convert("RGB")]
     images += [image.resize((image.width // 3 + 1, image.height // 2 + 5)) for image in images[:5]]
+    std = np.asarray(preprocessing.std, dtype=np.float32).reshape(3, 1, 1)
     for image in images:
         expected, got = reference(image), ours(image)
         assert isinstance(got, np.ndarray) and got.dtype == np.float32
         assert got.shape == tuple(expected.shape) == (3, size, size)
-        assert np.abs(got - expected.numpy()).max() <= 1e-5, image.size
+        levels = np.abs(got - expected.numpy()) * std * 255  # in 8-bit levels of the resized pixels
+        # Pillow's weights keep more bits than torch's: a rounding apart, on few values
+        assert levels.max() <= 1.0 + 1e-3, image.size
+        assert (levels > 0.5).mean() <= 0.03, image.size
+
+
+def test_vectors_from_torchvisions_pipeline_are_the_same(sketchy_root) -> None:
+    """What the rounding differences above do to the default model's vectors: nothing to see."""
+    embedder = load_model("default")
+    reference = torchvision_transform(embedder.preprocessing)
+    paths = [*sorted((sketchy_root / "photo" / "zebra").glob("*.jpg"))[:4],
+             *sorted((sketchy_root / "sketch" / "zebra").glob("*.png"))[:4]]
+    images = [Image.open(path).convert("RGB") for path in paths]
+    ours = embedder.embed_images(images)
+    theirs = embedder.embed_tensors(np.stack([reference(image).numpy() for image in images]))
+    assert np.sum(ours * theirs, axis=1).min() >= 0.9999
 
 
 def test_transform_survives_pickling_for_data_loader_workers() -> None:
