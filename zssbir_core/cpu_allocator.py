@@ -33,6 +33,8 @@ import os
 import platform
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OPT_OUT_VARIABLE = "ZSSBIR_MALLOC_TUNING"
@@ -117,18 +119,22 @@ def release_free_memory() -> bool:
 
 
 class _IdleTrimmer:
-    """One daemon thread that calls :func:`release_free_memory` ``delay`` seconds after the last
-    :meth:`touch`."""
+    """One daemon thread that, ``delay`` seconds after the last :meth:`touch`, runs the release
+    functions handed to it since the last time (held weakly: a model dropped meanwhile is not kept
+    alive for this) and then :func:`release_free_memory` where :func:`tune_malloc` applied."""
 
     def __init__(self, delay: float):
         self.delay = delay
         self._deadline: float | None = None
+        self._releases: list[weakref.WeakMethod[Callable[[], object]]] = []
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def touch(self) -> None:
+    def touch(self, release: Callable[[], object] | None = None) -> None:
         with self._wake:
             self._deadline = time.monotonic() + self.delay
+            if release is not None and (handle := weakref.WeakMethod(release)) not in self._releases:
+                self._releases.append(handle)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="zssbir-malloc-trim", daemon=True)
                 self._thread.start()
@@ -144,14 +150,23 @@ class _IdleTrimmer:
                     self._wake.wait(left)
                     continue
                 self._deadline = None
-            release_free_memory()
+                releases, self._releases = self._releases, []
+            for handle in releases:
+                if (release := handle()) is not None:
+                    try:
+                        release()
+                    except Exception:  # a failed release costs memory, never the process
+                        log.warning("releasing idle memory failed", exc_info=True)
+            if _status.applied:
+                release_free_memory()
 
 
 _trimmer = _IdleTrimmer(IDLE_TRIM_S)
 
 
-def trim_when_idle() -> None:
-    """Give freed memory back once no call to this has come for :data:`IDLE_TRIM_S` seconds
-    (when :func:`tune_malloc` applied; otherwise glibc trims on its own)."""
-    if _status.applied:
-        _trimmer.touch()
+def trim_when_idle(release: Callable[[], object] | None = None) -> None:
+    """Give memory back once no call to this has come for :data:`IDLE_TRIM_S` seconds: first
+    ``release`` (a bound method, for an allocator of the caller's own such as ONNX Runtime's arena),
+    then the heap's free pages (when :func:`tune_malloc` applied; otherwise glibc trims on its own)."""
+    if release is not None or _status.applied:
+        _trimmer.touch(release)

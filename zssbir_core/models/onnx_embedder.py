@@ -3,8 +3,10 @@ onnxruntime only, no torch (the default install).
 
 The session runs the network's unnormalised encoder; vectors are L2-normalised here exactly as the
 PyTorch path does. On the CPU the session does not busy-wait between calls (the indexer's decode
-threads need those cores) and keeps no memory arena, so memory goes back between batches
-(``cpu_allocator.trim_when_idle``).
+threads need those cores) and runs :data:`CPU_MICRO_BATCH` images at a time from ONNX Runtime's
+memory arena, which keeps each run's activations for the next one (the network a third faster than
+with plain malloc, ``docs/benchmarks/cpu.md``); once embedding has been idle for
+``cpu_allocator.IDLE_TRIM_S`` seconds the arena is shrunk, so the app at rest holds none of it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from zssbir_core.models.embedder import Embedder, l2_normalize
 from zssbir_core.models.preprocessing import Preprocessing
 from zssbir_core.models.runtime_choice import RuntimeChoice
 
+CPU_MICRO_BATCH = 16
+"""Images per ONNX Runtime run on the CPU: the default model's fastest batch on 2 cores, for about
+400 MB of arena while embedding (``benchmarks/slim_runtime.py``)."""
+
 
 def make_session(model: bytes, choice: RuntimeChoice) -> Any:
     """An ONNX Runtime session of ``model`` on ``choice``'s providers; ``ZssbirError`` when the
@@ -29,7 +35,6 @@ def make_session(model: bytes, choice: RuntimeChoice) -> Any:
     options = onnxruntime.SessionOptions()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.enable_cpu_mem_arena = False
     options.log_severity_level = 3  # a provider that fails to load is reported below, in one line
     try:
         session = onnxruntime.InferenceSession(model, options, providers=list(choice.providers),
@@ -72,9 +77,27 @@ class OnnxEmbedder(Embedder):
 
     def embed_tensors(self, batch: Any) -> np.ndarray:
         batch = np.ascontiguousarray(np.asarray(batch, dtype=np.float32))
+        step = CPU_MICRO_BATCH if self.device == "cpu" else max(len(batch), 1)
+        if len(batch) <= step:
+            vectors = self._embed_run(batch)
+        else:
+            vectors = np.concatenate([self._embed_run(batch[i : i + step]) for i in range(0, len(batch), step)])
+        if self.device == "cpu":
+            trim_when_idle(self._release_arena)
+        return vectors
+
+    def _embed_run(self, batch: np.ndarray) -> np.ndarray:
         vectors = self._encode(batch)
         if self.flip_average:
             vectors = l2_normalize(vectors + self._encode(np.ascontiguousarray(batch[..., ::-1])))
-        if self.device == "cpu":
-            trim_when_idle()
         return vectors
+
+    def _release_arena(self) -> None:
+        """One image through the network with arena shrinkage on: ONNX Runtime then frees every
+        arena chunk that run did not use (a few MB are kept)."""
+        import onnxruntime
+
+        options = onnxruntime.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        side = self.preprocessing.image_size
+        self.session.run(None, {"x": np.zeros((1, 3, side, side), dtype=np.float32)}, options)

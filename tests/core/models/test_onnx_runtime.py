@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from PIL import Image
 
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models import catalog, load_model
-from zssbir_core.models.onnx_embedder import OnnxEmbedder
+from zssbir_core.models.onnx_embedder import CPU_MICRO_BATCH, OnnxEmbedder
 from zssbir_core.models.onnx_file import ONNX_FILE, ONNX_META_FILE
 from zssbir_core.models.onnx_runtime import RUNTIME_VARIABLE, export, remove_stale_temporaries
 from zssbir_core.models.torch_embedder import TorchEmbedder
@@ -166,3 +168,40 @@ def test_the_model_store_keeps_a_models_checked_export(packaged_copy, tmp_path):
     with pytest.raises(ModelLoadError, match="damaged"):
         store.import_checkpoint(packaged_copy, name="broken")
     assert [model.name for model in store.list()] == ["mine"]
+
+
+def test_micro_batches_give_the_vectors_of_one_run(photos):
+    embedder = load_model("default")
+    images = (photos * 4)[: CPU_MICRO_BATCH + 3]  # one full micro-batch and a short one
+    together = embedder.embed_images(images)
+    alone = np.concatenate([embedder.embed_images([image]) for image in images])
+    assert together.shape == (len(images), 512)
+    assert 1 - (together * alone).sum(1).min() < PACKAGED_TOLERANCE
+
+
+# Embed two micro-batches, then rest: the arena that held their activations must be handed back.
+ARENA_PROBE = """
+import time, numpy as np
+from zssbir_core import cpu_allocator
+from zssbir_core.models import load_model
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+cpu_allocator.tune_malloc()
+embedder = load_model("default")
+embedder.embed_images([])
+loaded = rss()
+side = embedder.preprocessing.image_size
+embedder.embed_tensors(np.random.default_rng(0).normal(size=(32, 3, side, side)).astype(np.float32))
+busy = rss()
+time.sleep(cpu_allocator.IDLE_TRIM_S + 2.0)
+print(busy - loaded, rss() - loaded)
+"""
+
+
+@pytest.mark.subprocess
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc")
+def test_the_onnx_arena_goes_back_once_embedding_is_idle():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", RUNTIME_VARIABLE))}
+    done = subprocess.run([sys.executable, "-c", ARENA_PROBE], env=env, capture_output=True, text=True, check=True)
+    busy, idle = map(float, done.stdout.split())
+    assert idle < 80, (busy, idle)  # MB above the loaded model's; the arena alone is some 400 MB
