@@ -10,6 +10,8 @@ trained on them (the 80-class variants, raw ImageNet features). mAP@all and P@10
 - ``doodles``: every Quick, Draw! doodle of the held-out classes in ``quickdraw-seen`` (15 of the 20
   have some: 308 doodles), its raw strokes replayed on the app's canvas at the default pen width
   (``canvas_strokes.py``), against the same 500 photos;
+- ``doodles-png``: the same doodles as ``quickdraw-seen`` ships them (1-bit PNGs, 4 px strokes,
+  16 px margin): how a doodle data set is usually rendered, not by the app's canvas;
 - ``partial-25`` ... ``partial-100``: the same doodles after the first 25, 50, 75 and 100 % of
   their strokes (as the app searches after each stroke);
 - ``mixed-seen``: the sketchy and doodle queries against the 500 photos plus the 2,000 photos of
@@ -82,6 +84,8 @@ class QuerySets:
         self.drawn = [Sample(p.path, p.label, SKETCH) for c in sorted(by_class) for p in by_class[c][:QUERY_PHOTOS]]
         self.rest = [p.path for c in sorted(by_class) for p in by_class[c][QUERY_PHOTOS:]]
         self.doodles = doodle_queries(self.classes, folder)
+        self.doodle_pngs = [Sample(path, label, SKETCH) for label, name in enumerate(self.classes)
+                            for path in sorted((QUICKDRAW / "sketch" / name).glob("*.png"))]
 
 
 def score(spec: str, sets: QuerySets) -> dict[str, dict]:
@@ -116,6 +120,7 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
         if share == 1.0:
             record("doodles", vectors, queries, photos, labels)
             record("mixed-seen-doodles", vectors, queries, mixed, mixed_labels)
+    record("doodles-png", embed(sets.doodle_pngs), sets.doodle_pngs, photos, labels)
     record("coarse", embed(sets.coarse), sets.coarse, photos, labels)
     rest = np.array([s.path in set(sets.rest) for s in sets.photos])
     record("drawn", embed(sets.drawn, draw=True), sets.drawn, photos[rest], labels[rest])
@@ -123,7 +128,7 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
     return results
 
 
-COLUMNS = (("sketchy", "map_all"), ("doodles", "map_all"), ("drawn", "map_all"), ("coarse", "map_all"),
+COLUMNS = (("sketchy", "map_all"), ("doodles", "map_all"), ("doodles-png", "map_all"), ("drawn", "map_all"), ("coarse", "map_all"),
            ("mixed-seen-sketchy", "map_all"), ("mixed-unseen-sketchy", "map_all"), ("mixed-seen-doodles", "map_all"),
            ("partial-25", "p_10"), ("partial-50", "p_10"), ("partial-75", "p_10"), ("partial-100", "p_10"))
 
@@ -133,7 +138,8 @@ def table(results: dict[str, dict]) -> str:
     head = " | ".join(f"{name} {'P@10' if metric == 'p_10' else 'mAP'}" for name, metric in COLUMNS)
     lines = [f"| model | {head} |", "|---" * (len(COLUMNS) + 1) + "|"]
     for spec, figures in results.items():
-        cells = [f"{figures[name][metric]:.3f} / {figures[name + '-qe'][metric]:.3f}" for name, metric in COLUMNS]
+        cells = [f"{figures[name][metric]:.3f} / {figures[name + '-qe'][metric]:.3f}" if name in figures else "-"
+                 for name, metric in COLUMNS]
         lines.append(f"| {spec} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
