@@ -39,6 +39,9 @@ class TrainConfig:
     them with strokes-level augmentation (``data/doodles.py``), make ``doodle_fraction`` of those
     classes' sketch samples; ``sketch_style_p`` of the sketches are moved towards another style
     (coarse, blurred, heavy, unfinished: ``transforms.SketchStyleJitter``).
+    ``finetuned_share`` below 1 (a fine-tuning from an ``init`` checkpoint) saves a weight average
+    instead of the fine-tuned weights: that share of them and the rest of the init model's (WiSE-FT,
+    ``weight_average.py``), which keeps the gain on the new data and most of what the init knew.
     """
 
     backbone: str = "efficientnet_lite0"
@@ -72,6 +75,7 @@ class TrainConfig:
     doodles: str | None = None
     doodle_fraction: float = 0.25
     sketch_style_p: float = 0.0
+    finetuned_share: float = 1.0
 
     val_classes: list[str] | int = 0
     exclude_classes: list[str] = field(default_factory=list)

@@ -74,6 +74,7 @@ FIELDS: dict[str, Rule] = {
     "doodles": Nullable(_PATH),
     "doodle_fraction": Float(0.001, 0.999),
     "sketch_style_p": Float(0.0, 1.0),
+    "finetuned_share": Float(0.0, 1.0),
     "val_classes": CountOrNames(),
     "exclude_classes": _CLASS_NAMES,
     "val_sketches_per_class": Int(1, 1_000_000, nullable=True),
@@ -91,6 +92,8 @@ def check_settings(values: dict[str, Any]) -> None:
     of its type or bounds, or a combination that cannot be trained."""
     for name, rule in FIELDS.items():
         rule.check(values[name], name)
+    if values["finetuned_share"] < 1.0 and values["init"] is None:
+        raise SchemaError("finetuned_share below 1 averages with the init model: it needs an init checkpoint")
     if values["lq"] + values["lc"] + values["lk"] <= 0:
         raise SchemaError("at least one of the loss weights lq, lc, lk must be positive")
     batch = values["classes_per_batch"] * 2 * values["samples_per_domain"]

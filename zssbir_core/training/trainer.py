@@ -15,6 +15,7 @@ records), ``events`` (what is reported); ``Trainer`` runs them in order.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from zssbir_core.data.folder import FolderDataset
 from zssbir_core.errors import ZssbirError
 from zssbir_core.models import save_checkpoint
 from zssbir_core.models.checkpoint import TRAINING_MODEL_DIR as MODEL_DIR
+from zssbir_core.models.checkpoint import load_checkpoint
 from zssbir_core.models.onnx_export import export_after_training
 from zssbir_core.training import distributed, run_folder, setup, state
 from zssbir_core.training.callbacks import CallbackList, TrainingCallback
@@ -35,6 +37,7 @@ from zssbir_core.training.events import EndEvent, Event, StartEvent, StepEvent, 
 from zssbir_core.training.loop import SkipBatches, TrainStep, train_loader
 from zssbir_core.training.schedule import Schedule
 from zssbir_core.training.validation import Validator
+from zssbir_core.training.weight_average import average_weights
 
 
 @dataclass
@@ -240,5 +243,15 @@ class Trainer:
             "step": progress.step,
         }
         metrics = {f"val_{key}": value for key, value in progress.best_metrics.items()}
-        save_checkpoint(net.net, self.output / MODEL_DIR, classes=list(train.classes), training=training,
+        model = net.net
+        if self.config.finetuned_share < 1.0:
+            model = self._averaged_with_init(model)
+        save_checkpoint(model, self.output / MODEL_DIR, classes=list(train.classes), training=training,
                         metrics=metrics, preprocessing=net.preprocessing)
+
+    def _averaged_with_init(self, trained: nn.Module) -> nn.Module:
+        """A copy of ``trained`` holding its weight average with the init model (``finetuned_share``)."""
+        init, _ = load_checkpoint(setup.init_folder(self.config) or "")
+        averaged = copy.deepcopy(trained)
+        averaged.load_state_dict(average_weights(trained, init, self.config.finetuned_share))
+        return averaged

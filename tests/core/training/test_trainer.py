@@ -263,3 +263,19 @@ def test_a_run_with_doodles_and_sketch_styles(tmp_path: Path) -> None:
         Trainer(config.updated({"doodles": str(tmp_path / "empty")}), data, tmp_path / "run2", device="cpu").run()
     with pytest.raises(ConfigError, match="sketch_style_p"):
         TrainConfig(sketch_style_p=1.5)
+
+
+@pytest.mark.slow
+def test_a_fine_tuning_can_save_its_average_with_the_init_model(data: Path, tmp_path: Path) -> None:
+    first = Trainer(TrainConfig(**TINY), data, tmp_path / "first", device="cpu").run()
+    settings = {**TINY, "init": str(first.checkpoint), "lr": 0.05, "epochs": 1, "batches_per_epoch": 2,
+                "frozen_fraction": 0.0}
+    Trainer(TrainConfig(**settings), data, tmp_path / "tuned", device="cpu").run()
+    Trainer(TrainConfig(**{**settings, "finetuned_share": 0.25}), data, tmp_path / "mixed", device="cpu").run()
+    init, tuned, mixed = _weights(tmp_path / "first"), _weights(tmp_path / "tuned"), _weights(tmp_path / "mixed")
+    conv = next(k for k in init if k.endswith("_conv_stem.weight"))
+    assert not torch.allclose(init[conv], tuned[conv], atol=1e-4)  # the fine-tuning moved it
+    assert torch.allclose(mixed[conv], 0.25 * tuned[conv] + 0.75 * init[conv], atol=1e-5)
+    assert (tmp_path / "mixed" / "model" / "model.onnx").is_file()  # the average is what gets exported
+    with pytest.raises(ConfigError, match="init"):
+        TrainConfig(**{**TINY, "finetuned_share": 0.5}).validate()
