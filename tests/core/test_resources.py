@@ -83,12 +83,13 @@ def test_wheel_ships_resources_inside_the_app_package(tmp_path: Path) -> None:
     from zssbir_core.models.catalog import BUILTIN_MODELS, DEFAULT_MODEL
 
     packaged = [model.id for model in BUILTIN_MODELS if model.source == "packaged"]
-    assert DEFAULT_MODEL in packaged  # the default model (docs/model-card.md) and the earlier one
+    assert DEFAULT_MODEL in packaged  # the default model (docs/model-card.md) and the earlier ones
     for model_id in packaged:
         for name in ("model.safetensors", "model.json"):
             assert f"zssbir_core/models/packaged/{model_id}/{name}" in names
-    # two packaged models, each as float16 safetensors (12 MB) and float32 ONNX (19 MB), and the rest
-    assert wheel.stat().st_size < 64 * 1024 * 1024
+    # three packaged models, each as float16 safetensors (12 MB) and float32 ONNX (19 MB), and the rest;
+    # under PyPI's default limit for one file (100 MB)
+    assert wheel.stat().st_size < 100 * 1000 * 1000
 
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:

@@ -61,11 +61,14 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
-    BuiltinModel("sketch-lite1-v2", "Sketch model: EfficientNet-Lite1 trained on Sketchy, 224 px (offline)",
+    BuiltinModel("sketch-lite1-v3", "Sketch model: EfficientNet-Lite1 trained on Sketchy and doodles, 224 px (offline)",
+                 "efficientnet_lite1", "packaged", True,
+                 content_hash="3a9029e47d8adcf311e37cd891e6fddac33d33488ac221317e1248d5ffd59ae4"),
+    # the previous defaults, kept so that libraries indexed with them keep working offline
+    BuiltinModel("sketch-lite1-v2", "Sketch model v2: EfficientNet-Lite1 on Sketchy, 224 px (previous default, offline)",
                  "efficientnet_lite1", "packaged", True,
                  content_hash="d49e5e1069b861cbfaf18ede71a054ec486eb6bb2819634b150e08c24399b649"),
-    # the previous default (160 px), kept so that libraries indexed with it keep working offline
-    BuiltinModel("sketch-lite1-v1", "Sketch model v1: EfficientNet-Lite1 at 160 px (previous default, offline)",
+    BuiltinModel("sketch-lite1-v1", "Sketch model v1: EfficientNet-Lite1 at 160 px (first default, offline)",
                  "efficientnet_lite1", "packaged", True,
                  content_hash="21ab00924eea28b02a523670db0c9c3b496d67cc56498aefe82c380038941b25"),
     BuiltinModel("lite0-imagenet", "EfficientNet-Lite0, ImageNet features (offline)", "efficientnet_lite0", "pip",
@@ -77,7 +80,7 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
     BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False,
                  short_label="ResNet50"),
 )
-DEFAULT_MODEL = "sketch-lite1-v2"
+DEFAULT_MODEL = "sketch-lite1-v3"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
 BUILTIN_IDS: tuple[str, ...] = tuple(model.id for model in BUILTIN_MODELS)
 

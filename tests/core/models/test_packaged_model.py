@@ -21,6 +21,7 @@ PACKAGED_FILES = ("model.safetensors", "model.json", "model.onnx", "model.onnx.j
 RELEASED = {
     "sketch-lite1-v1": "21ab00924eea28b02a523670db0c9c3b496d67cc56498aefe82c380038941b25",
     "sketch-lite1-v2": "d49e5e1069b861cbfaf18ede71a054ec486eb6bb2819634b150e08c24399b649",
+    "sketch-lite1-v3": "3a9029e47d8adcf311e37cd891e6fddac33d33488ac221317e1248d5ffd59ae4",
 }
 
 
@@ -53,7 +54,7 @@ def test_a_packaged_folder_with_other_content_is_refused(tmp_path, monkeypatch) 
     from zssbir_core.errors import ModelLoadError
     from zssbir_core.models import load_model
 
-    # the v1 checkpoint standing where v2 should be: same name, other weights
+    # the v1 checkpoint standing where the default should be: same name, other weights
     fake = tmp_path / "packaged"
     shutil.copytree(catalog.builtin("sketch-lite1-v1").checkpoint_dir, fake / catalog.DEFAULT_MODEL)
     monkeypatch.setattr(catalog.BuiltinModel, "checkpoint_dir",
