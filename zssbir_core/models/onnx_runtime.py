@@ -35,6 +35,7 @@ from zssbir_core import __version__, paths
 from zssbir_core.atomic import write_bytes_atomic
 from zssbir_core.errors import ModelLoadError
 from zssbir_core.models.onnx_file import MAX_ONNX_BYTES, MAX_ONNX_META_BYTES
+from zssbir_core.models.onnx_pad_fusion import fuse_pads_into_convs
 from zssbir_core.models.runtime_choice import RUNTIME_VARIABLE
 from zssbir_core.models.safe_io import read_regular_file
 
@@ -80,7 +81,7 @@ def export_bytes(net: nn.Module, image_size: int) -> bytes:
             torch.onnx.export(_Encode(net).eval(), torch.zeros(1, 3, image_size, image_size), str(target),
                               input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
                               opset_version=OPSET, dynamo=False)
-        return target.read_bytes()
+        return fuse_pads_into_convs(target.read_bytes(), image_size)
 
 
 def graph_code_digest() -> str:

@@ -205,3 +205,17 @@ def test_the_onnx_arena_goes_back_once_embedding_is_idle():
     done = subprocess.run([sys.executable, "-c", ARENA_PROBE], env=env, capture_output=True, text=True, check=True)
     busy, idle = map(float, done.stdout.split())
     assert idle < 80, (busy, idle)  # MB above the loaded model's; the arena alone is some 400 MB
+
+
+def test_the_export_folds_its_paddings_into_the_convolutions(small_net, monkeypatch):
+    import onnx
+
+    from zssbir_core.models import onnx_runtime
+
+    fused = onnx_runtime.export_bytes(small_net, 64)
+    monkeypatch.setattr(onnx_runtime, "fuse_pads_into_convs", lambda data, size: data)
+    plain = onnx_runtime.export_bytes(small_net, 64)
+    assert "Pad" in {node.op_type for node in onnx.load_from_string(plain).graph.node}  # what there was to fold
+    assert "Pad" not in {node.op_type for node in onnx.load_from_string(fused).graph.node}
+    batch = np.random.default_rng(1).standard_normal((3, 3, 64, 64)).astype(np.float32)
+    np.testing.assert_allclose(_encode(fused, batch), _encode(plain, batch), rtol=1e-5, atol=1e-6)
