@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def sigint_as_at_a_terminal() -> None:
+    """``preexec_fn`` of a child that a test stops with SIGINT (Ctrl-C): SIGINT's default action,
+    even when the tests run with it ignored (a background job of a non-interactive shell passes
+    SIG_IGN down, and Python then raises no KeyboardInterrupt at all)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "sketchy-seen100"
 SAMPLE = REPO_ROOT / "tests" / "data" / "sample"
 """The tests' own real sample (tests/data/sample/README.md): a few Sketchy classes, in the repository."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, sigint_as_at_a_terminal
 from tests.core.library_helpers import SMALL_SIZE, copy_photos
 from zssbir_core.library import PhotoLibrary
 
@@ -42,7 +42,7 @@ def test_watch_indexes_changes_until_ctrl_c(tmp_path, sketchy_root) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", code, "index", "--library", str(library), "--add", str(photos), "--watch",
          "--model", "lite0-imagenet", "--image-size", str(SMALL_SIZE), "--device", "cpu", "--progress", "none"],
-        env=env, stderr=subprocess.PIPE, text=True)
+        env=env, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal)
     try:
         lines = []
         for line in child.stderr:
@@ -55,8 +55,8 @@ def test_watch_indexes_changes_until_ctrl_c(tmp_path, sketchy_root) -> None:
         (photos / "apple" / "new.jpg").unlink()
         assert wait_for(lambda: photo_count(library) == 2, 10)
         child.send_signal(signal.SIGINT)
-        rest = child.stderr.read()
-        assert child.wait(20) == 0, rest
+        _, rest = child.communicate(timeout=20)
+        assert child.returncode == 0, rest
         assert "stopped watching" in rest
     finally:
         if child.poll() is None:

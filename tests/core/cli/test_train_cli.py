@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sigint_as_at_a_terminal
 from tests.core.train_data import make_dataset
 from zssbir_core.cli import main
 from zssbir_core.models import load_model
@@ -102,7 +103,8 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
                "--config", str(_tiny_config(tmp_path, val_classes=0, batches_per_epoch=6)),
                "--epochs", "2", "--device", "cpu", "--progress", "json"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=sigint_as_at_a_terminal)
     for line in process.stdout:
         if json.loads(line)["event"] == "step":
             process.send_signal(signal.SIGINT)
