@@ -66,6 +66,7 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._running: set[Task] = set()
+        self._ended: list[Task] = []
 
     def start(
         self,
@@ -84,10 +85,19 @@ class TaskRunner(QObject):
             task.signals.succeeded.connect(on_success)
         if on_failure is not None:
             task.signals.failed.connect(on_failure)
-        task.signals.finished.connect(lambda: self._running.discard(task))
+        task.signals.finished.connect(lambda: self._finished(task))
         self._running.add(task)
         self.pool.start(task)
         return task
+
+    def _finished(self, task: Task) -> None:
+        """``task`` has emitted ``finished`` (queued here), but its pool thread may still be on its
+        way out of ``Task.run``: the task is kept until no pool thread is active, so that its
+        wrapper is never freed under that thread."""
+        self._running.discard(task)
+        self._ended.append(task)
+        if self.pool.activeThreadCount() == 0:
+            self._ended.clear()
 
     def busy(self) -> bool:
         """True while a task is queued or running."""
