@@ -75,13 +75,17 @@ def test_packaged_model_is_small_and_loads_as_the_default() -> None:
     assert embedder.model_id == model.id and embedder.embedding_dim == 512
 
 
-def test_fine_tuning_recipes_start_from_the_default_model() -> None:
+def test_fine_tuning_recipes_start_from_the_default_model_at_its_own_input_size() -> None:
     default = catalog.builtin("default")
     for name in recipe_names():
         recipe = load_recipe(name)
-        if recipe.init is not None and catalog.builtin(recipe.init) is not None:
-            assert catalog.builtin(recipe.init).backbone == recipe.backbone, name
-    assert load_recipe("quick").init == "default" and load_recipe("quick").backbone == default.backbone
+        init = catalog.builtin(recipe.init) if recipe.init is not None else None
+        if init is not None and init.checkpoint_dir is not None:
+            assert init.backbone == recipe.backbone, name
+            size = json.loads((init.checkpoint_dir / "model.json").read_text())["preprocessing"]["image_size"]
+            assert recipe.image_size == size, f"recipe {name} trains at {recipe.image_size} px, {init.id} runs at {size}"
+    for name in ("quick", "standard", "thorough"):
+        assert load_recipe(name).init == "default" and load_recipe(name).backbone == default.backbone
 
 
 def test_the_previous_default_model_still_loads_for_libraries_indexed_with_it() -> None:
