@@ -1,8 +1,9 @@
 """``SketchSearcher``: a sketch (file, PIL image or array) in, the user's photos ranked out.
 
 The query goes through the model's own preprocessing (shorter side to S, centre crop,
-normalise: the evaluation transform of training), is embedded by the same network as the photos
-and looked up in the library's index; then, with query expansion (on by default), it is looked
+normalise: the evaluation transform of training) and is embedded by the same network as the photos,
+a sketch on white also framed to its strokes and the two vectors averaged (``query_views.py``); it
+is looked up in the library's index; then, with query expansion (on by default), it is looked
 up again together with the first photos it found (``query_expansion.py``). Safe to call from any
 thread, also while another thread indexes the library.
 """
@@ -22,6 +23,7 @@ from zssbir_core.errors import ImageReadError, LibraryError
 from zssbir_core.imageio import check_proportions, open_image, to_rgb
 from zssbir_core.library import PhotoLibrary, SearchResult
 from zssbir_core.query_expansion import DEFAULT_EXPANSION, QueryExpansion, expand_query
+from zssbir_core.query_views import embed_queries
 from zssbir_core.refine import DEFAULT_ROCCHIO, Feedback, Rocchio
 
 if TYPE_CHECKING:
@@ -62,10 +64,10 @@ class SketchSearcher:
         self._embed_lock = threading.Lock()
 
     def embed(self, query: QueryImage) -> np.ndarray:
-        """The query's L2-normalised embedding, shape (D,)."""
+        """The query's L2-normalised embedding, shape (D,): for a sketch, the mean of its views."""
         image = query_to_image(query, target_size=self.embedder.preprocessing.image_size)
         with self._embed_lock:
-            return self.embedder.embed_images([image])[0]
+            return embed_queries(self.embedder, [image])[0]
 
     def _check_model(self) -> None:
         model_id = self.library.model_id
