@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from zssbir_core.cpu_allocator import MallocTuning
+    from zssbir_core.data.doodles import CANVAS_PEN_WIDTH, REFERENCE_SIDE
     from zssbir_core.data.folder import FolderDataset
     from zssbir_core.device import DeviceInfo
     from zssbir_core.finetuning.data_check import TrainingDataReport
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "__version__",
+    "CANVAS_PEN_WIDTH",
     "DEFAULT_MODEL",
     "DeviceInfo",
     "DownloadCancelled",
@@ -73,6 +75,7 @@ __all__ = [
     "ModelStore",
     "PhotoLibrary",
     "PhotoMetadata",
+    "REFERENCE_SIDE",
     "Rocchio",
     "SearchResult",
     "SketchSearcher",
@@ -115,6 +118,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "CANVAS_PEN_WIDTH": "zssbir_core.data.doodles",
+    "REFERENCE_SIDE": "zssbir_core.data.doodles",
     "THUMBNAIL_SIZE": "zssbir_core.library.thumbnails",
     "DeviceInfo": "zssbir_core.device",
     "DownloadCancelled": "zssbir_core.models.resnet",

@@ -133,3 +133,21 @@ def test_high_dpi_draws_at_device_pixels_and_the_model_image_is_unchanged(tmp_pa
     (r1, p1, m1, d1), (r2, p2, m2, d2) = results
     assert (r1, r2) == (1.0, 2.0) and p2 == 2 * p1
     assert m1 == m2 == MODEL_SIDE and d1 == d2
+
+
+def test_stroke_width_box_starts_at_the_pen_width_trained_for_and_remembers_a_change(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from zssbir_core.api import CANVAS_PEN_WIDTH
+    from zssbir_desktop.window.actions import stroke_width_spin
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    canvas = make_canvas(qtbot)
+    spin = stroke_width_spin(canvas, settings)
+    qtbot.addWidget(spin)
+    assert spin.value() == CANVAS_PEN_WIDTH == canvas.pen_width == 6
+    spin.setValue(11)
+    assert canvas.pen_width == 11 and int(settings.value("canvas/width")) == 11
+    again = make_canvas(qtbot)
+    qtbot.addWidget(spin2 := stroke_width_spin(again, settings))
+    assert spin2.value() == 11 and again.pen_width == 11, "a width chosen once is kept"

@@ -29,10 +29,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from zssbir_core.api import CANVAS_PEN_WIDTH, REFERENCE_SIDE
 from zssbir_desktop.canvas.imageconv import qimage_to_pil
-
-REFERENCE_SIDE = 512.0
-"""Stroke widths are given in pixels of a page this many pixels wide."""
 
 MODEL_SIDE = 256
 """Side of the image sent to the model (the size of the Sketchy sketches it was trained on)."""
@@ -43,7 +41,7 @@ class Stroke:
     """One pen or eraser stroke: points in page units, width in reference pixels."""
 
     points: list[QPointF] = field(default_factory=list)
-    width: float = 4.0
+    width: float = CANVAS_PEN_WIDTH
     eraser: bool = False
 
 
@@ -139,7 +137,7 @@ class SketchCanvas(QWidget):
         self._state = PageState()
         self._current: Stroke | None = None
         self._cache: QPixmap | None = None
-        self.pen_width = 4.0
+        self.pen_width = CANVAS_PEN_WIDTH
         self.eraser = False
 
     # -- public API ----------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def stroke_width_spin(canvas: SketchCanvas, settings: QSettings) -> QSpinBox:
     spin = QSpinBox()
     spin.setObjectName("strokeWidth")
     spin.setRange(1, 40)
-    spin.setValue(int(str(settings.value("canvas/width", 4))))
+    spin.setValue(int(str(settings.value("canvas/width", round(canvas.pen_width)))))
     spin.setSuffix(" px")
     spin.setToolTip("Stroke width ([ and ])")
     canvas.pen_width = float(spin.value())
