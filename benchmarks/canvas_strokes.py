@@ -29,16 +29,22 @@ def _canvas():
     return SketchCanvas()
 
 
-def canvas_image(strokes: Strokes, share: float = 1.0) -> Image.Image:
+def canvas_image(strokes: Strokes, share: float = 1.0, place: tuple[float, float, float] | None = None) -> Image.Image:
     """The 256 px RGB image the app embeds once the first ``share`` of ``strokes`` (raw doodle
-    coordinates, in drawing order) are drawn on its canvas."""
+    coordinates, in drawing order) are drawn on its canvas; ``place`` = ``(scale, x, y)`` draws the
+    fitted doodle ``scale`` times as large, centred on page point ``(x, y)``, as someone drawing
+    small and off-centre would."""
     from PySide6.QtCore import QPointF
 
     from zssbir_desktop.canvas.imageconv import qimage_to_pil
 
     canvas = _canvas()
     try:
-        for stroke in first_strokes(fit_to_page(strokes), share):
+        fitted = fit_to_page(strokes)
+        if place is not None:
+            scale, x, y = place
+            fitted = [(stroke - 0.5) * scale + np.array([x, y]) for stroke in fitted]
+        for stroke in first_strokes(fitted, share):
             canvas.add_stroke([QPointF(float(x), float(y)) for x, y in np.asarray(stroke)])
         return qimage_to_pil(canvas.sketch_image()).convert("RGB")
     finally:

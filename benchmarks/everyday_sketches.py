@@ -12,6 +12,8 @@ trained on them (the 80-class variants, raw ImageNet features). mAP@all and P@10
   (``canvas_strokes.py``), against the same 500 photos;
 - ``doodles-png``: the same doodles as ``quickdraw-seen`` ships them (1-bit PNGs, 4 px strokes,
   16 px margin): how a doodle data set is usually rendered, not by the app's canvas;
+- ``doodles-small``: the same doodles drawn at 55 % of their size, centred on a random point of
+  the page that keeps them on it (seeded per doodle): someone drawing small and off-centre;
 - ``partial-25`` ... ``partial-100``: the same doodles after the first 25, 50, 75 and 100 % of
   their strokes (as the app searches after each stroke);
 - ``mixed-seen``: the sketchy and doodle queries against the 500 photos plus the 2,000 photos of
@@ -22,6 +24,9 @@ trained on them (the 80-class variants, raw ImageNet features). mAP@all and P@10
   photos: 250 photos of subjects no query asks for and no model trained on;
 - ``drawn`` and ``coarse``: ``sketch_styles.py``'s two query sets (photos drawn as line drawings
   against the other photos; sketches shrunk to 40 px and enlarged).
+
+Every sketch query set is also scored as the app searches (``<set>-views``, ``<set>-views-qe``): each
+query embedded as drawn and framed to its strokes, the two vectors averaged (``query_views.py``).
 
     python benchmarks/everyday_sketches.py lite0-imagenet runs/v2-80/heldout-variant/model --output results.json
     python benchmarks/everyday_sketches.py --table --output results.json   (a markdown table of them)
@@ -45,23 +50,34 @@ from train_ablation import heldout_classes
 from zssbir_core.data.doodles import read_doodles
 from zssbir_core.data.folder import PHOTO, SKETCH, Sample, scan_folder_dataset
 from zssbir_core.evaluation.evaluate import embed_samples
+from zssbir_core.imageio import open_image
 from zssbir_core.models import load_model
+from zssbir_core.query_views import embed_queries
 
 QUICKDRAW = SHARED / "quickdraw-seen"
 SHARES = (0.25, 0.5, 0.75, 1.0)
 UNSEEN_TARGETS = 10
+SMALL = 0.55
+"""Size of the ``doodles-small`` drawings, as a share of the fitted doodle's."""
 
 
-def doodle_queries(classes: list[str], folder: Path) -> dict[float, list[Sample]]:
-    """For each share of strokes, the held-out doodles drawn on the canvas, as PNGs in ``folder``."""
+def doodle_queries(classes: list[str], folder: Path) -> tuple[dict[float, list[Sample]], list[Sample]]:
+    """For each share of strokes, the held-out doodles drawn on the canvas, and the whole doodles
+    drawn small and off-centre, as PNGs in ``folder``."""
     queries: dict[float, list[Sample]] = {share: [] for share in SHARES}
+    small: list[Sample] = []
     for label, name in enumerate(classes):
         for key, strokes in sorted(read_doodles(QUICKDRAW, name).items()):
             for share in SHARES:
                 path = folder / f"{name}-{key}-{int(share * 100)}.png"
                 canvas_image(strokes, share).save(path)
                 queries[share].append(Sample(path, label, SKETCH))
-    return queries
+            reach = 0.5 - SMALL / 2
+            x, y = np.random.default_rng(int(key) % 2**32).uniform(0.5 - reach, 0.5 + reach, size=2)
+            path = folder / f"{name}-{key}-small.png"
+            canvas_image(strokes, 1.0, (SMALL, float(x), float(y))).save(path)
+            small.append(Sample(path, label, SKETCH))
+    return queries, small
 
 
 class QuerySets:
@@ -83,7 +99,7 @@ class QuerySets:
             by_class.setdefault(photo.label, []).append(photo)
         self.drawn = [Sample(p.path, p.label, SKETCH) for c in sorted(by_class) for p in by_class[c][:QUERY_PHOTOS]]
         self.rest = [p.path for c in sorted(by_class) for p in by_class[c][QUERY_PHOTOS:]]
-        self.doodles = doodle_queries(self.classes, folder)
+        self.doodles, self.small_doodles = doodle_queries(self.classes, folder)
         self.doodle_pngs = [Sample(path, label, SKETCH) for label, name in enumerate(self.classes)
                             for path in sorted((QUICKDRAW / "sketch" / name).glob("*.png"))]
 
@@ -97,6 +113,9 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
     def embed(samples: list[Sample], draw: bool = False) -> np.ndarray:
         return embed_samples(embedder, samples, prep, device="cpu", draw_sketches=draw)
 
+    def as_app(samples: list[Sample]) -> np.ndarray:
+        return embed_queries(embedder, [open_image(s.path) for s in samples])
+
     photos = embed(sets.photos)
     labels = np.array([s.label for s in sets.photos])
     others = embed(sets.other_photos)
@@ -108,38 +127,42 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
         for suffix, figures in plain_and_expanded(vectors, queries, gallery, gallery_labels).items():
             results[name + suffix] = figures
 
-    sketchy = embed(sets.sketchy)
-    record("sketchy", sketchy, sets.sketchy, photos, labels)
-    record("mixed-seen-sketchy", sketchy, sets.sketchy, mixed, mixed_labels)
     targets = [i for i, s in enumerate(sets.sketchy) if s.label < UNSEEN_TARGETS]
-    record("mixed-unseen-sketchy", sketchy[targets], [sets.sketchy[i] for i in targets], photos, labels)
-    for share in SHARES:
-        queries = sets.doodles[share]
-        vectors = embed(queries)
-        record(f"partial-{int(share * 100)}", vectors, queries, photos, labels)
-        if share == 1.0:
-            record("doodles", vectors, queries, photos, labels)
-            record("mixed-seen-doodles", vectors, queries, mixed, mixed_labels)
-    record("doodles-png", embed(sets.doodle_pngs), sets.doodle_pngs, photos, labels)
-    record("coarse", embed(sets.coarse), sets.coarse, photos, labels)
+    for views, vectors_of in (("", embed), ("-views", as_app)):
+        sketchy = vectors_of(sets.sketchy)
+        record("sketchy" + views, sketchy, sets.sketchy, photos, labels)
+        record("mixed-seen-sketchy" + views, sketchy, sets.sketchy, mixed, mixed_labels)
+        record("mixed-unseen-sketchy" + views, sketchy[targets], [sets.sketchy[i] for i in targets], photos, labels)
+        for share in SHARES:
+            queries = sets.doodles[share]
+            vectors = vectors_of(queries)
+            record(f"partial-{int(share * 100)}{views}", vectors, queries, photos, labels)
+            if share == 1.0:
+                record("doodles" + views, vectors, queries, photos, labels)
+                record("mixed-seen-doodles" + views, vectors, queries, mixed, mixed_labels)
+        record("doodles-small" + views, vectors_of(sets.small_doodles), sets.small_doodles, photos, labels)
+        record("doodles-png" + views, vectors_of(sets.doodle_pngs), sets.doodle_pngs, photos, labels)
+        record("coarse" + views, vectors_of(sets.coarse), sets.coarse, photos, labels)
     rest = np.array([s.path in set(sets.rest) for s in sets.photos])
     record("drawn", embed(sets.drawn, draw=True), sets.drawn, photos[rest], labels[rest])
     results["eval_s"] = {"wall": round(time.perf_counter() - start, 1)}
     return results
 
 
-COLUMNS = (("sketchy", "map_all"), ("doodles", "map_all"), ("doodles-png", "map_all"), ("drawn", "map_all"), ("coarse", "map_all"),
+COLUMNS = (("sketchy", "map_all"), ("doodles", "map_all"), ("doodles-png", "map_all"), ("doodles-small", "map_all"),
+           ("drawn", "map_all"), ("coarse", "map_all"),
            ("mixed-seen-sketchy", "map_all"), ("mixed-unseen-sketchy", "map_all"), ("mixed-seen-doodles", "map_all"),
            ("partial-25", "p_10"), ("partial-50", "p_10"), ("partial-75", "p_10"), ("partial-100", "p_10"))
 
 
-def table(results: dict[str, dict]) -> str:
-    """A markdown table of ``results``: mAP@all (P@10 for the partial doodles), plain / with QE."""
+def table(results: dict[str, dict], views: str = "") -> str:
+    """A markdown table of ``results``: mAP@all (P@10 for the partial doodles), plain / with QE;
+    ``views="-views"``: the queries as the app embeds them."""
     head = " | ".join(f"{name} {'P@10' if metric == 'p_10' else 'mAP'}" for name, metric in COLUMNS)
     lines = [f"| model | {head} |", "|---" * (len(COLUMNS) + 1) + "|"]
     for spec, figures in results.items():
-        cells = [f"{figures[name][metric]:.3f} / {figures[name + '-qe'][metric]:.3f}" if name in figures else "-"
-                 for name, metric in COLUMNS]
+        cells = [f"{figures[name + views][metric]:.3f} / {figures[name + views + '-qe'][metric]:.3f}"
+                 if name + views in figures else "-" for name, metric in COLUMNS]
         lines.append(f"| {spec} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -149,9 +172,10 @@ def main() -> int:
     parser.add_argument("models", nargs="*", help="model specs (built-in ids, checkpoint folders)")
     parser.add_argument("--output", type=Path, help="a JSON file to add the results to (by model spec)")
     parser.add_argument("--table", action="store_true", help="print the --output file as a markdown table and stop")
+    parser.add_argument("--views", action="store_true", help="with --table: the figures of the queries as the app embeds them")
     args = parser.parse_args()
     if args.table:
-        print(table(json.loads(args.output.read_text())))
+        print(table(json.loads(args.output.read_text()), "-views" if args.views else ""))
         return 0
     for folder in (SEEN100, ALL100, QUICKDRAW):
         if not folder.is_dir():

@@ -225,7 +225,8 @@ def main() -> None:
 
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     user, other = read_classes(args.user_classes), read_classes(args.other_classes)
-    replay = read_classes(args.replay_classes)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    replay = read_classes(args.replay_classes) if "c" in variants else []
     if set(user) & set(other) or set(replay) & (set(user) | set(other)):
         raise SystemExit("the user, other and replay class lists must not overlap")
     views = build_views(args.data, user, other, replay, args.train_sketches, args.other_sketches, args.work)
@@ -247,7 +248,7 @@ def main() -> None:
         print(f"[before] {rows['before']}", flush=True)
         save()
     sources = {"a": views["photos_only"], "b": views["photos_sketches"], "c": views["replay"]}
-    for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
+    for variant in variants:
         run = train(variant, sources[variant], args.work / f"run-{variant}-{int(time.time())}", args)
         rows[variant] = {**run, **evaluate(str(run["checkpoint"]), views, args.device)}
         print(f"[{variant}] {rows[variant]}", flush=True)
