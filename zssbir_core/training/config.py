@@ -41,7 +41,8 @@ class TrainConfig:
     (coarse, blurred, heavy, unfinished: ``transforms.SketchStyleJitter``).
     ``finetuned_share`` below 1 (a fine-tuning from an ``init`` checkpoint) saves a weight average
     instead of the fine-tuned weights: that share of them and the rest of the init model's (WiSE-FT,
-    ``weight_average.py``), which keeps the gain on the new data and most of what the init knew.
+    ``weight_average.py``), which keeps the gain on the new data and most of what the init knew; a
+    run from ImageNet weights has no trained model to keep and saves its own weights.
     """
 
     backbone: str = "efficientnet_lite0"

@@ -92,8 +92,6 @@ def check_settings(values: dict[str, Any]) -> None:
     of its type or bounds, or a combination that cannot be trained."""
     for name, rule in FIELDS.items():
         rule.check(values[name], name)
-    if values["finetuned_share"] < 1.0 and values["init"] is None:
-        raise SchemaError("finetuned_share below 1 averages with the init model: it needs an init checkpoint")
     if values["lq"] + values["lc"] + values["lk"] <= 0:
         raise SchemaError("at least one of the loss weights lq, lc, lk must be positive")
     batch = values["classes_per_batch"] * 2 * values["samples_per_domain"]

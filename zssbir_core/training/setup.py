@@ -147,14 +147,18 @@ def init_folder(config: TrainConfig) -> str | None:
     return str(builtin.checkpoint_dir) if builtin is not None and builtin.checkpoint_dir is not None else config.init
 
 
+def averaged_with(config: TrainConfig) -> str | None:
+    """The checkpoint folder the result is averaged with (``finetuned_share`` below 1): the init
+    model's, or None when the run starts from ImageNet weights, which hold no trained model to keep."""
+    init = init_folder(config)
+    return init if config.finetuned_share < 1.0 and init is not None and is_checkpoint_dir(init) else None
+
+
 def build_net(config: TrainConfig, num_classes: int) -> ZSSBIRNet:
     """The network to train: a checkpoint's (``init``: a folder or a built-in model that has one)
     or a fresh one on ImageNet weights, with a classifier over ``num_classes``."""
     builtin = catalog.builtin(config.init) if config.init is not None else None
     init = init_folder(config)
-    if config.finetuned_share < 1.0 and (init is None or not is_checkpoint_dir(init)):
-        raise ModelLoadError(f"finetuned_share {config.finetuned_share} averages the result with the init model, "
-                             f"but {init!r} is not a checkpoint folder or a packaged model")
     if init is not None and is_checkpoint_dir(init):
         net, info = load_checkpoint(init)
         if info.backbone != config.backbone:

@@ -244,14 +244,15 @@ class Trainer:
         }
         metrics = {f"val_{key}": value for key, value in progress.best_metrics.items()}
         model = net.net
-        if self.config.finetuned_share < 1.0:
-            model = self._averaged_with_init(model)
+        partner = setup.averaged_with(self.config)
+        if partner is not None:
+            model = self._averaged_with(model, partner)
         save_checkpoint(model, self.output / MODEL_DIR, classes=list(train.classes), training=training,
                         metrics=metrics, preprocessing=net.preprocessing)
 
-    def _averaged_with_init(self, trained: nn.Module) -> nn.Module:
-        """A copy of ``trained`` holding its weight average with the init model (``finetuned_share``)."""
-        init, _ = load_checkpoint(setup.init_folder(self.config) or "")
+    def _averaged_with(self, trained: nn.Module, folder: str) -> nn.Module:
+        """A copy of ``trained`` holding its weight average with the model in ``folder`` (``finetuned_share``)."""
+        init, _ = load_checkpoint(folder)
         averaged = copy.deepcopy(trained)
         averaged.load_state_dict(average_weights(trained, init, self.config.finetuned_share))
         return averaged
