@@ -20,14 +20,17 @@ from zssbir_desktop.results.view import ResultsView
 @pytest.fixture
 def view(qtbot, indexed_engine, sketchy_root) -> ResultsView:
     sketch = sorted((sketchy_root / "sketch" / "cat").glob("*.png"))[0]
-    loader = ThumbnailLoader(indexed_engine.thumbnail_image)
+    # The view owns the loader and the model, as the window does: left to Python, the garbage
+    # collector could free them on an indexing thread while the view still points at the model,
+    # and the view's deferred deletion then crashed in ~QAbstractItemView.
+    view = ResultsView(64)
+    qtbot.addWidget(view)
+    loader = ThumbnailLoader(indexed_engine.thumbnail_image, parent=view)
     model = ResultsModel(loader, thumbnail_size=64, parent=loader)
     with qtbot.waitSignal(indexed_engine.results_ready, timeout=WAIT_MS) as found:
         indexed_engine.search(sketch, k=6)
     model.set_results(found.args[1])
-    view = ResultsView(64)
     view.setModel(model)
-    qtbot.addWidget(view)
     yield view
     loader.wait(5000)
 
