@@ -3,9 +3,9 @@
 People draw small, off-centre or in a corner of the canvas, while the model learnt from sketches
 that fill their page. A sketch on a white page is therefore also embedded cropped to a square
 around its strokes (with a margin, on white), and the query vector is the normalised mean of the
-two views. On held-out classes this adds about 0.02 mAP to Sketchy sketches and more to drawings
-that leave much of the page empty (``docs/benchmarks/model_sweep.md``). Photos, and sketches whose
-strokes already fill the page, keep their single view.
+two views. On held-out classes this adds 0.015 to 0.022 mAP to Sketchy sketches and 0.020 to
+0.027 in a library that also holds other subjects (``docs/benchmarks/model_sweep.md``, round 3).
+Photos, blurred sketches and sketches whose strokes already fill the page keep their single view.
 """
 
 from __future__ import annotations
