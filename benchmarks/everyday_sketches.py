@@ -89,9 +89,9 @@ class QuerySets:
         everything = scan_folder_dataset(ALL100, check_images=False)
         held = everything.subset(self.classes)
         self.photos = held.photos()
-        others = [name for name in everything.classes if name not in set(self.classes)]
+        self.other_classes = [name for name in everything.classes if name not in set(self.classes)]
         self.other_photos = [Sample(s.path, 1000 + s.label, PHOTO)
-                             for s in everything.subset(others).photos()]
+                             for s in everything.subset(self.other_classes).photos()]
         self.sketchy = seen.sketches()
         self.coarse = coarse_copies(self.sketchy, folder)
         by_class: dict[int, list[Sample]] = {}
