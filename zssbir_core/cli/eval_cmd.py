@@ -59,6 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(it uses 5); default 0: the plain protocol of the zero-shot SBIR papers",
     )
     parser.add_argument(
+        "--views", action="store_true",
+        help="embed each sketch as the app's search does: as drawn and framed to its strokes, the two "
+        "vectors averaged; default: the model's own vector of the image, as the papers score it",
+    )
+    parser.add_argument(
         "--on-problem",
         choices=("skip", "stop"),
         default="skip",
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             num_workers=args.workers,
             progress=bar.update,
             expansion=QueryExpansion(k=args.query_expansion),
+            query_views=args.views,
         )
     seconds = time.perf_counter() - started
     report = {
@@ -114,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         "photos": len(dataset.photos()),
         "skipped": len(dataset.problems),
         "query_expansion": args.query_expansion,
+        "views": args.views,
         "device": str(embedder.device),
         "seconds": round(seconds, 2),
         "metrics": metrics,

@@ -19,9 +19,11 @@ from zssbir_core.data.folder import FolderDataset, Sample
 from zssbir_core.data.sample_batches import sample_batches
 from zssbir_core.errors import DatasetError
 from zssbir_core.evaluation.metrics import retrieval_metrics
+from zssbir_core.imageio import open_image
 from zssbir_core.models.embedder import Embedder
 from zssbir_core.models.preprocessing import Preprocessing
 from zssbir_core.query_expansion import NO_EXPANSION, QueryExpansion, expand_queries
+from zssbir_core.query_views import embed_queries
 
 if TYPE_CHECKING:
     from zssbir_core.models.network import ZSSBIRNet
@@ -67,6 +69,21 @@ def embed_samples(
         num_workers=num_workers, precision=precision, channels_last=channels_last))
 
 
+def embed_query_views(
+    embedder: Embedder, samples: Sequence[Sample], *, batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """(len(samples), D) query vectors as the app's search embeds a sketch: the mean of its views
+    (``query_views.py``), ``batch_size`` files read at a time."""
+    size = embedder.preprocessing.image_size
+
+    def chunk(start: int) -> np.ndarray:
+        images = [open_image(sample.path, target_size=size) for sample in samples[start:start + batch_size]]
+        return _reported(embed_queries(embedder, images), progress)
+
+    return collect(chunk(start) for start in range(0, len(samples), batch_size))
+
+
 def embed_and_score(
     embedder_or_net: Embedder | ZSSBIRNet,
     queries: Sequence[Sample],
@@ -79,6 +96,7 @@ def embed_and_score(
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
     expansion: QueryExpansion = NO_EXPANSION,
+    query_views: bool = False,
     precision: Any = "auto",
     channels_last: bool = False,
 ) -> dict[str, float]:
@@ -87,14 +105,20 @@ def embed_and_score(
 
     ``draw_queries``: the queries are photos, drawn as sketches first (photos-only data).
     ``progress(n)`` counts embedded images (queries, then gallery); ``expansion`` expands each
-    query with its nearest photos first, as the app's search does; the other options are those
-    of ``embed_samples``.
+    query with its nearest photos first, as the app's search does; ``query_views``: each query is
+    embedded as the search embeds a sketch (``embed_query_views``; an ``Embedder`` only); the other
+    options are those of ``embed_samples``.
     """
+    if query_views and (draw_queries or not isinstance(embedder_or_net, Embedder)):
+        raise ValueError("query views need an Embedder and sketch queries")
     if draw_queries:
         queries = [dataclasses.replace(sample, domain=SKETCH) for sample in queries]
     options = dict(device=device, batch_size=batch_size, num_workers=num_workers, progress=progress,
                    draw_sketches=draw_queries, precision=precision, channels_last=channels_last)
-    query_vectors = embed_samples(embedder_or_net, queries, preprocessing, **options)
+    if query_views:
+        query_vectors = embed_query_views(embedder_or_net, queries, batch_size=batch_size, progress=progress)
+    else:
+        query_vectors = embed_samples(embedder_or_net, queries, preprocessing, **options)
     gallery_vectors = embed_samples(embedder_or_net, gallery, preprocessing, **options)
     query_vectors = expand_queries(query_vectors, gallery_vectors, expansion)
     return retrieval_metrics(
@@ -116,10 +140,11 @@ def evaluate_retrieval(
     num_workers: int = 0,
     progress: Callable[[int], None] | None = None,
     expansion: QueryExpansion = NO_EXPANSION,
+    query_views: bool = False,
 ) -> dict[str, float]:
     """Sketches of ``dataset`` query its photos; the metrics of ``retrieval_metrics``.
-    ``progress(n)`` counts embedded images (sketches, then photos); ``expansion`` expands each
-    query with its nearest photos first, as the app's search does."""
+    ``progress(n)`` counts embedded images (sketches, then photos); ``expansion`` and
+    ``query_views`` search as the app does (``embed_and_score``)."""
     sketches, photos = dataset.sketches(), dataset.photos()
     if not sketches:
         raise DatasetError(f"{dataset.root}: no sketches to evaluate with (queries are sketches)")
@@ -127,7 +152,7 @@ def evaluate_retrieval(
         raise DatasetError(f"{dataset.root}: no photos to retrieve (the gallery is empty)")
     return embed_and_score(
         embedder_or_net, sketches, photos, preprocessing, device=device, batch_size=batch_size,
-        num_workers=num_workers, progress=progress, expansion=expansion,
+        num_workers=num_workers, progress=progress, expansion=expansion, query_views=query_views,
     )
 
 

@@ -50,6 +50,14 @@ def test_eval_json(shapes, capsys):
     assert (report["classes"], report["sketches"], report["photos"]) == (2, 4, 4)
     assert set(report["metrics"]) == {"map_all", "map_200", "p_100", "p_200", "p_10"}
     assert 0.5 <= report["metrics"]["map_all"] <= 1.0  # two classes: chance AP is above 0.5
+    assert report["views"] is False
+
+
+def test_eval_views_scores_the_sketches_as_the_app_embeds_them(shapes, capsys):
+    assert main(["eval", "--model", "lite0-imagenet", "--data", str(shapes), "--json", "--views", *SIZE]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["views"] is True and report["sketches"] == 4
+    assert 0.5 <= report["metrics"]["map_all"] <= 1.0
 
 
 def test_eval_table_and_class_list(shapes, tmp_path, capsys):

@@ -15,6 +15,7 @@ from zssbir_core.evaluation.evaluate import embed_and_score, evaluate_retrieval
 from zssbir_core.evaluation.metrics import retrieval_metrics
 from zssbir_core.imageio import open_image
 from zssbir_core.models.registry import load_model
+from zssbir_core.query_views import embed_queries, views
 
 SIZE = 32
 
@@ -65,3 +66,21 @@ def test_a_bare_network_in_full_precision_and_channels_last_agrees(embedder, tmp
     through_net = embed_and_score(embedder.net, dataset.sketches(), dataset.photos(), embedder.preprocessing,
                                   device="cpu", precision=None, channels_last=True)
     assert through_net == pytest.approx(through_embedder, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_query_views_embed_each_sketch_as_the_search_does(embedder, tmp_path: Path) -> None:
+    dataset = scan_folder_dataset(make_dataset(tmp_path / "data", classes=3, photos=3, sketches=2))
+    sketches, photos = dataset.sketches(), dataset.photos()
+    assert any(len(views(open_image(s.path))) == 2 for s in sketches), "some sketches have a framed view"
+    counted: list[int] = []
+    metrics = embed_and_score(embedder, sketches, photos, embedder.preprocessing, device="cpu", batch_size=4,
+                              query_views=True, progress=counted.append)
+    queries = embed_queries(embedder, [open_image(s.path, target_size=SIZE) for s in sketches])
+    gallery = embedder.embed_images([open_image(s.path, target_size=SIZE) for s in photos])
+    by_hand = retrieval_metrics(queries, np.array([s.label for s in sketches]),
+                                gallery, np.array([s.label for s in photos]))
+    assert metrics == pytest.approx(by_hand, abs=1e-6)
+    assert sum(counted) == 6 + 9
+    with pytest.raises(ValueError, match="query views"):
+        embed_and_score(embedder.net, sketches, photos, embedder.preprocessing, device="cpu", query_views=True)
