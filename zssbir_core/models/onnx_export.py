@@ -2,8 +2,10 @@
 
 Run at the end of every training and fine-tuning (``training.trainer``) and, for the packaged
 models, by ``scripts/export_onnx.py``: the network as ``load_model`` prepares it for the CPU is
-exported, both engines embed the check images, and the file is written only when every cosine
-between the two is at least ``MIN_COSINE``. Then the model runs in the default install, without torch.
+exported, its large weights stored as float16 (``onnx_half_storage``: half the file, the same
+float32 arithmetic), both engines embed the check images, and the file is written only when every
+cosine between the two is at least ``MIN_COSINE``. Then the model runs in the default install,
+without torch.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from zssbir_core.models.checkpoint import load_checkpoint
 from zssbir_core.models.embedder import l2_normalize
 from zssbir_core.models.inference import prepare_for_inference
 from zssbir_core.models.onnx_file import describe, write_onnx
+from zssbir_core.models.onnx_half_storage import store_weights_as_float16
 from zssbir_core.models.onnx_runtime import OPSET, export_bytes
 
 MIN_COSINE = 0.9999
@@ -58,7 +61,7 @@ def export_checkpoint(folder: str | Path, images: Sequence[Image.Image] | None =
     net, info = load_checkpoint(folder)
     size = info.preprocessing.image_size
     net, _ = prepare_for_inference(net.eval(), size)
-    data = export_bytes(net, size)
+    data = store_weights_as_float16(export_bytes(net, size))
     transform = info.preprocessing.transform()
     cosine = lowest_cosine(data, net, np.stack([transform(image) for image in images or check_images()]))
     if cosine < MIN_COSINE:
