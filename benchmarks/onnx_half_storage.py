@@ -1,7 +1,7 @@
 """Load time, speed and memory of an ONNX export with float16-stored weights against its float32 file.
 
 Each measurement is a fresh child process, the two files alternating over ``--repeats``; the table
-gives medians. A child creates an ONNX Runtime session as the app does (2 threads, no spinning),
+gives medians. A child creates the app's own ONNX Runtime session (``onnx_embedder.make_session``, CPU),
 embeds one warm-up batch and ``--batches`` timed batches of 16 images at the model's input size
 (speed does not depend on pixel values), and reports the session's load time, images/s, resident
 memory after loading and the peak. Example, for the default model against its float32 file of
@@ -24,18 +24,18 @@ from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
+from pathlib import Path
 import numpy as np, onnxruntime
+from zssbir_core.models.onnx_embedder import make_session
+from zssbir_core.models.runtime_choice import CPU, RuntimeChoice
 path, batches = sys.argv[1], int(sys.argv[2])
+model = Path(path).read_bytes()
 def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 before = rss_mb()
-options = onnxruntime.SessionOptions()
-options.intra_op_num_threads = 2
-options.inter_op_num_threads = 1
-options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 start = time.perf_counter()
-session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+session = make_session(model, RuntimeChoice("onnxruntime", "cpu", (CPU,)))
 load_s = time.perf_counter() - start
 loaded = rss_mb() - before
 size = session.get_inputs()[0].shape[2]
