@@ -12,8 +12,9 @@ The defaults reproduce ``sketch-lite1-v2`` (the recipe ``default-model``). The d
 ``sketch-lite1-v3``, is ``--recipe everyday-finetune --doodles ../shared/data/quickdraw-seen --name
 sketch-lite1-v3`` (a fine-tuning of v2, ``docs/model-card.md``). ``--exclude-classes FILE`` trains
 the held-out variant of a recipe instead (nothing is packaged then; a fine-tuning recipe needs
-``--init`` of the held-out variant it starts from). ``--recipe``, ``--doodles``, ``--init`` and
-``--name`` train and package other recipes under other ids (``docs/benchmarks/model_sweep.md``).
+``--init`` of the held-out variant it starts from). ``--recipe``, ``--doodles``, ``--init``,
+``--backbone``, ``--image-size`` and ``--name`` train and package other recipes and networks under
+other ids (``docs/benchmarks/model_sweep.md``).
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ NAME = "sketch-lite1-v2"
 
 
 def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None,
-          init: str | None) -> float:
-    """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time."""
-    settings: dict = {"exclude_classes": exclude}
+          init: str | None, network: dict) -> float:
+    """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time.
+    ``network`` overrides the recipe's ``backbone`` and ``image_size``."""
+    settings: dict = {"exclude_classes": exclude, **network}
     if doodles is not None:
         settings["doodles"] = str(doodles.resolve())
     if init is not None:
@@ -78,11 +80,15 @@ def main() -> int:
     parser.add_argument("--doodles", type=Path,
                         help="a Quick, Draw! folder (e.g. ../shared/data/quickdraw-seen) whose doodles of the "
                              "training classes join the sketches (recipes everyday-lite1, everyday-finetune)")
+    parser.add_argument("--backbone", help="the network, instead of the recipe's (e.g. efficientnet_lite2)")
+    parser.add_argument("--image-size", type=int, help="the input size, instead of the recipe's (e.g. 260 for Lite2)")
     args = parser.parse_args()
+    network = {key: value for key, value in (("backbone", args.backbone), ("image_size", args.image_size))
+               if value is not None}
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     exclude = args.exclude_classes.read_text().split() if args.exclude_classes else []
     run = args.work / ("heldout-variant" if exclude else "all-classes")
-    wall = train(args.data, run, args.device, exclude, args.recipe, args.doodles, args.init)
+    wall = train(args.data, run, args.device, exclude, args.recipe, args.doodles, args.init, network)
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
     if exclude:
         return 0
