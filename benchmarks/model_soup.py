@@ -8,8 +8,8 @@ round 5). The result is a checkpoint folder with its checked ONNX export, ready 
 
     python benchmarks/model_soup.py runs/l2v2-500/model runs/l2-ft/model --share 0.5 --output runs/soup/model
 
-``--share`` is the first checkpoint's weight; the classifier and any tensor whose shape differs are
-the first checkpoint's.
+``--share`` is the first checkpoint's weight; tensors whose shapes differ (a classifier over other
+classes) and integer buffers are the first checkpoint's.
 """
 
 from __future__ import annotations

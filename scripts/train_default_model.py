@@ -36,7 +36,7 @@ NAME = "sketch-lite1-v2"
 
 
 def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None,
-          init: str | None, network: dict) -> float:
+          init: str | None, network: dict[str, str | int]) -> float:
     """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time.
     ``network`` overrides the recipe's ``backbone`` and ``image_size``."""
     settings: dict = {"exclude_classes": exclude, **network}
