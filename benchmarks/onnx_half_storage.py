@@ -25,7 +25,7 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-import numpy as np, onnxruntime
+import numpy as np
 from zssbir_core.models.onnx_embedder import make_session
 from zssbir_core.models.runtime_choice import CPU, RuntimeChoice
 path, batches = sys.argv[1], int(sys.argv[2])

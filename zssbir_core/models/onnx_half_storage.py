@@ -2,13 +2,14 @@
 
 A packaged model ships its ONNX export in the wheel, and a float32 export of EfficientNet-Lite1
 is 19.1 MB: with their float16 safetensors, three packaged models already zipped to 83 MB of a
-wheel that must stay under PyPI's 100 MB a file. Each weight tensor of at least ``MIN_ELEMENTS`` values (the convolution and dense kernels)
-is written in float16, read through a ``Cast`` to float32; biases and other small tensors stay
-float32 (the BatchNorm-folded biases are what float16 would round most). ONNX Runtime folds the
-casts of constants when it loads the model, so the network still computes in float32 at the same
-speed, for about 14 MB more resident memory (``benchmarks/onnx_half_storage.py``): the file is half
-the size (9.7 MB), and its embeddings agree with the float32 export
-to a cosine of 0.99999 or more (``onnx_export`` checks every export against PyTorch).
+wheel that must stay under PyPI's 100 MB a file. Each weight tensor of at least ``MIN_ELEMENTS``
+values (the convolution and dense kernels) is written in float16, read through a ``Cast`` to
+float32; biases and other small tensors stay float32 (the BatchNorm-folded biases are what float16
+would round most). ONNX Runtime folds the casts of constants when it loads the model, so the
+network still computes in float32 at the same speed, for about 14 MB more resident memory
+(``benchmarks/onnx_half_storage.py``): the file is half the size (9.7 MB), and its embeddings agree
+with the float32 export to a cosine of 0.99999 or more (``onnx_export`` checks every export against
+PyTorch).
 """
 
 from __future__ import annotations
