@@ -26,6 +26,7 @@ nothing on other C libraries, when the user set glibc's own ``MALLOC_*`` variabl
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import logging
@@ -121,10 +122,15 @@ def release_free_memory() -> bool:
 class _IdleTrimmer:
     """One daemon thread that, ``delay`` seconds after the last :meth:`touch`, runs the release
     functions handed to it since the last time (held weakly: a model dropped meanwhile is not kept
-    alive for this) and then :func:`release_free_memory` where :func:`tune_malloc` applied."""
+    alive for this) and then :func:`release_free_memory` where :func:`tune_malloc` applied.
+
+    :meth:`stop` runs at exit: a release still running in native code when Python finalizes would
+    abort the process (the thread is ended inside ONNX Runtime's C++ frames: "terminate called
+    without an active exception"), so exit waits for it and starts no other."""
 
     def __init__(self, delay: float):
         self.delay = delay
+        self._stopping = False
         self._deadline: float | None = None
         self._releases: list[weakref.WeakMethod[Callable[[], object]]] = []
         self._wake = threading.Condition()
@@ -135,16 +141,27 @@ class _IdleTrimmer:
             self._deadline = time.monotonic() + self.delay
             if release is not None and (handle := weakref.WeakMethod(release)) not in self._releases:
                 self._releases.append(handle)
-            if self._thread is None:
+            if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name="zssbir-malloc-trim", daemon=True)
                 self._thread.start()
             self._wake.notify()
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """End the thread, after the release it is running (if any), and wait up to ``timeout``."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     def _run(self) -> None:
         while True:
             with self._wake:
-                while self._deadline is None:
+                while self._deadline is None and not self._stopping:
                     self._wake.wait()
+                if self._stopping:
+                    return
                 left = self._deadline - time.monotonic()
                 if left > 0:
                     self._wake.wait(left)
@@ -162,6 +179,7 @@ class _IdleTrimmer:
 
 
 _trimmer = _IdleTrimmer(IDLE_TRIM_S)
+atexit.register(_trimmer.stop)
 
 
 def trim_when_idle(release: Callable[[], object] | None = None) -> None:

@@ -38,6 +38,30 @@ print(busy - rss())
 """
 
 
+# The default model (ONNX Runtime) embeds a photo, then an idle release that runs the network for a
+# few seconds starts, and Python exits while it runs: exit must wait for it, not abort the process
+# ("terminate called without an active exception" when the thread is ended inside ONNX Runtime).
+EXIT_DURING_RELEASE = """
+import sys, time
+import numpy as np
+from PIL import Image
+from zssbir_core import cpu_allocator
+from zssbir_core.models import load_model
+embedder = load_model("default")
+embedder.embed_images([Image.new("RGB", (64, 64), (200, 40, 40))])
+side = embedder.preprocessing.image_size
+class SlowRelease:
+    def release(self):
+        for _ in range(30):
+            embedder.session.run(None, {"x": np.zeros((8, 3, side, side), dtype=np.float32)})
+        print("released", flush=True)
+slow = SlowRelease()
+cpu_allocator.trim_when_idle(slow.release)
+time.sleep(cpu_allocator.IDLE_TRIM_S + 0.5)
+print("exiting", flush=True)
+"""
+
+
 def probe(env_changes: dict[str, str]) -> tuple[bool, int, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
     out = subprocess.run([sys.executable, "-c", PROBE], env={**env, **env_changes}, capture_output=True, text=True,
@@ -100,3 +124,11 @@ def test_training_keeps_whole_steps_on_the_heap_or_falls_back_to_the_bounded_set
         assert status.applied and f"M_MMAP_THRESHOLD {MMAP_THRESHOLD >> 20} MiB" in status.detail
     finally:
         tune_malloc()
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_exit_waits_for_an_idle_release_running_in_onnx_runtime():
+    done = subprocess.run([sys.executable, "-c", EXIT_DURING_RELEASE], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["exiting", "released"]
