@@ -30,6 +30,9 @@ query embedded as drawn and framed to its strokes, the two vectors averaged (``q
 
     python benchmarks/everyday_sketches.py lite0-imagenet runs/v2-80/heldout-variant/model --output results.json
     python benchmarks/everyday_sketches.py --table --output results.json   (a markdown table of them)
+
+``--margin M`` scores only the ``-views`` sets, with the framed view's margin (``query_views.MARGIN``)
+set to M, under the key ``"SPEC margin=M"``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from model_sweep import ALL100, SEEN100, SHARED, plain_and_expanded
 from sketch_styles import QUERY_PHOTOS, coarse_copies
 from train_ablation import heldout_classes
 
+from zssbir_core import query_views
 from zssbir_core.data.doodles import read_doodles
 from zssbir_core.data.folder import PHOTO, SKETCH, Sample, scan_folder_dataset
 from zssbir_core.evaluation.evaluate import embed_samples
@@ -104,8 +108,8 @@ class QuerySets:
                             for path in sorted((QUICKDRAW / "sketch" / name).glob("*.png"))]
 
 
-def score(spec: str, sets: QuerySets) -> dict[str, dict]:
-    """Every figure of model ``spec``."""
+def score(spec: str, sets: QuerySets, views_only: bool = False) -> dict[str, dict]:
+    """Every figure of model ``spec`` (``views_only``: those of the queries as the app embeds them)."""
     embedder = load_model(spec, device="cpu")
     prep = embedder.preprocessing
     start = time.perf_counter()
@@ -128,7 +132,8 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
             results[name + suffix] = figures
 
     targets = [i for i, s in enumerate(sets.sketchy) if s.label < UNSEEN_TARGETS]
-    for views, vectors_of in (("", embed), ("-views", as_app)):
+    kinds = (("-views", as_app),) if views_only else (("", embed), ("-views", as_app))
+    for views, vectors_of in kinds:
         sketchy = vectors_of(sets.sketchy)
         record("sketchy" + views, sketchy, sets.sketchy, photos, labels)
         record("mixed-seen-sketchy" + views, sketchy, sets.sketchy, mixed, mixed_labels)
@@ -143,8 +148,9 @@ def score(spec: str, sets: QuerySets) -> dict[str, dict]:
         record("doodles-small" + views, vectors_of(sets.small_doodles), sets.small_doodles, photos, labels)
         record("doodles-png" + views, vectors_of(sets.doodle_pngs), sets.doodle_pngs, photos, labels)
         record("coarse" + views, vectors_of(sets.coarse), sets.coarse, photos, labels)
-    rest = np.array([s.path in set(sets.rest) for s in sets.photos])
-    record("drawn", embed(sets.drawn, draw=True), sets.drawn, photos[rest], labels[rest])
+    if not views_only:
+        rest = np.array([s.path in set(sets.rest) for s in sets.photos])
+        record("drawn", embed(sets.drawn, draw=True), sets.drawn, photos[rest], labels[rest])
     results["eval_s"] = {"wall": round(time.perf_counter() - start, 1)}
     return results
 
@@ -173,6 +179,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="a JSON file to add the results to (by model spec)")
     parser.add_argument("--table", action="store_true", help="print the --output file as a markdown table and stop")
     parser.add_argument("--views", action="store_true", help="with --table: the figures of the queries as the app embeds them")
+    parser.add_argument("--margin", type=float, help="score only the app's query views, with this framing margin")
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(args.output.read_text()), "-views" if args.views else ""))
@@ -184,9 +191,12 @@ def main() -> int:
     results = json.loads(args.output.read_text()) if args.output and args.output.is_file() else {}
     with tempfile.TemporaryDirectory() as folder:
         sets = QuerySets(Path(folder))
+        if args.margin is not None:
+            query_views.MARGIN = args.margin
         for spec in args.models:
-            results[spec] = score(spec, sets)
-            print(spec, json.dumps(results[spec]), flush=True)
+            key = spec if args.margin is None else f"{spec} margin={args.margin:g}"
+            results[key] = score(spec, sets, views_only=args.margin is not None)
+            print(key, json.dumps(results[key]), flush=True)
             if args.output:
                 args.output.write_text(json.dumps(results, indent=2) + "\n")
     return 0
