@@ -55,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
+def _flag_overrides(args: argparse.Namespace, base: Any, chosen: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The settings the flags change. A checkpoint named by ``--init`` brings its backbone and its
+    input size, unless a flag or a key of the ``--config`` file (``chosen``) sets them."""
     changes: dict[str, Any] = {}
     for flag, key in (("backbone", "backbone"), ("init", "init"), ("weights", "weights"), ("epochs", "epochs"),
                       ("image_size", "image_size"), ("seed", "seed")):
@@ -71,9 +73,11 @@ def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
             if args.backbone is None:
                 changes["backbone"] = builtin.backbone
         elif folder is not None and is_checkpoint_dir(folder):
-            backbone = check_checkpoint(folder).info.backbone  # all of it, before any work is done
+            info = check_checkpoint(folder).info  # all of it, before any work is done
             if args.backbone is None:
-                changes["backbone"] = backbone
+                changes["backbone"] = info.backbone
+            if args.image_size is None and "image_size" not in chosen:
+                changes["image_size"] = info.preprocessing.image_size
     if args.batch_size is not None:
         per_class = 2 * base.samples_per_domain
         changes["classes_per_batch"] = max(2, args.batch_size // per_class)
@@ -85,7 +89,7 @@ def _flag_overrides(args: argparse.Namespace, base: Any) -> dict[str, Any]:
 
 def _resolve_config(args: argparse.Namespace) -> tuple[Any, Path]:
     from zssbir_core.errors import ZssbirError
-    from zssbir_core.training.config import TrainConfig, load_config_file, load_recipe
+    from zssbir_core.training.config import TrainConfig, load_recipe, read_config_file
     from zssbir_core.training.run_folder import CONFIG_FILE
 
     saved = args.output / CONFIG_FILE
@@ -101,9 +105,12 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Any, Path]:
             raise ZssbirError("--data is required (the folder of photo/<class> and sketch/<class> images)")
         config = load_recipe(args.recipe or DEFAULT_RECIPE)
         data = args.data
+    chosen = frozenset(vars(config)) if args.resume and saved.is_file() else frozenset()  # a resumed run keeps all
     if args.config is not None:
-        config = load_config_file(config, args.config)
-    return config.updated(_flag_overrides(args, config), "command line"), data
+        settings = read_config_file(args.config)
+        config = config.updated(settings, str(args.config))
+        chosen |= frozenset(settings)
+    return config.updated(_flag_overrides(args, config, chosen), "command line"), data
 
 
 def run(args: argparse.Namespace) -> int:

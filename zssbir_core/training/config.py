@@ -142,11 +142,16 @@ def load_recipe(name: str) -> TrainConfig:
     return TrainConfig().updated(_read_json(text, f"recipe {name}"), f"recipe {name}")
 
 
-def load_config_file(base: TrainConfig, path: str | Path) -> TrainConfig:
-    """``base`` overridden by the settings in the JSON file ``path``."""
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings in the JSON file ``path`` (not yet checked against ``TrainConfig``)."""
     path = Path(path)
     try:
         text = read_regular(path, _MAX_CONFIG_BYTES, follow_links=True).decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {path}: {getattr(error, 'strerror', None) or error}") from error
-    return base.updated(_read_json(text, str(path)), str(path))
+    return _read_json(text, str(path))
+
+
+def load_config_file(base: TrainConfig, path: str | Path) -> TrainConfig:
+    """``base`` overridden by the settings in the JSON file ``path``."""
+    return base.updated(read_config_file(path), str(Path(path)))

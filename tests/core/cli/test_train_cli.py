@@ -15,6 +15,7 @@ from tests.conftest import sigint_as_at_a_terminal
 from tests.core.train_data import make_dataset
 from zssbir_core.cli import main
 from zssbir_core.models import load_model
+from zssbir_core.training.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -92,6 +93,26 @@ def test_unknown_init_model_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
     assert main(["train", "--data", str(data), "--output", str(tmp_path / "run"), "--init", str(missing),
                  "--config", str(_tiny_config(tmp_path)), "--device", "cpu"]) == 2
     assert "no-such-model" in capsys.readouterr().err
+
+
+def test_a_starting_checkpoint_brings_its_network_and_input_size_unless_asked_otherwise(tmp_path: Path) -> None:
+    from zssbir_core.cli import build_parser
+    from zssbir_core.cli.train_cmd import _resolve_config
+
+    def resolved(*extra: str) -> tuple[str, int]:
+        args = build_parser().parse_args(["train", "--data", str(tmp_path), "--output", str(tmp_path / "run"),
+                                          "--recipe", "quick", *extra])
+        config = _resolve_config(args)[0]
+        return config.backbone, config.image_size
+
+    recipe = load_recipe("quick")
+    assert resolved() == (recipe.backbone, recipe.image_size)
+    # the first default model: EfficientNet-Lite1 at 160 px, whatever the recipe says
+    assert resolved("--init", "sketch-lite1-v1") == ("efficientnet_lite1", 160)
+    assert resolved("--init", "sketch-lite1-v1", "--image-size", "192") == ("efficientnet_lite1", 192)
+    config = tmp_path / "size.json"
+    config.write_text(json.dumps({"image_size": recipe.image_size}))  # the recipe's size, chosen on purpose
+    assert resolved("--init", "sketch-lite1-v1", "--config", str(config)) == ("efficientnet_lite1", recipe.image_size)
 
 
 @pytest.mark.slow
