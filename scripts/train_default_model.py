@@ -8,13 +8,16 @@
    1e-3 cosine, checked here) and written to ``zssbir_core/models/packaged/<NAME>/``;
 3. the sha256 of the packaged weights and model.json are printed for ``docs/model-card.md``.
 
-The defaults reproduce ``sketch-lite1-v2`` (the recipe ``default-model``). The default model,
-``sketch-lite1-v3``, is ``--recipe everyday-finetune --doodles ../shared/data/quickdraw-seen --name
-sketch-lite1-v3`` (a fine-tuning of v2, ``docs/model-card.md``). ``--exclude-classes FILE`` trains
-the held-out variant of a recipe instead (nothing is packaged then; a fine-tuning recipe needs
-``--init`` of the held-out variant it starts from). ``--recipe``, ``--doodles``, ``--init``,
-``--backbone``, ``--image-size`` and ``--name`` train and package other recipes and networks under
-other ids (``docs/benchmarks/model_sweep.md``).
+The defaults reproduce ``sketch-lite1-v2`` (the recipe ``default-model``); ``sketch-lite1-v3`` is
+``--recipe everyday-finetune --doodles ../shared/data/quickdraw-seen --name sketch-lite1-v3`` (a
+fine-tuning of v2). The default model, ``sketch-lite2-v4``, is both recipes on Lite2 at 260 px, the
+first with ``--train-only``, the second from it with ``--finetuned-share 0.25``
+(``docs/model-card.md`` has the commands). ``--exclude-classes FILE`` trains the held-out variant
+of a recipe instead (nothing is packaged then; a fine-tuning recipe needs ``--init`` of the held-out
+variant it starts from). ``--recipe``, ``--doodles``, ``--init``, ``--backbone``, ``--image-size``,
+``--finetuned-share`` and ``--name`` train and package other recipes and networks under other ids
+(``docs/benchmarks/model_sweep.md``); ``--package CHECKPOINT`` packages a model trained otherwise
+(a soup of ``benchmarks/model_soup.py``).
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ NAME = "sketch-lite1-v2"
 
 
 def train(data: Path, output: Path, device: str, exclude: list[str], recipe: str, doodles: Path | None,
-          init: str | None, network: dict[str, str | int]) -> float:
+          init: str | None, overrides: dict[str, str | int | float]) -> float:
     """Run ``recipe`` in a child process (resuming an interrupted run); return its wall time.
-    ``network`` overrides the recipe's ``backbone`` and ``image_size``."""
-    settings: dict = {"exclude_classes": exclude, **network}
+    ``overrides`` replace the recipe's ``backbone``, ``image_size`` or ``finetuned_share``."""
+    settings: dict = {"exclude_classes": exclude, **overrides}
     if doodles is not None:
         settings["doodles"] = str(doodles.resolve())
     if init is not None:
@@ -68,6 +71,15 @@ def package(checkpoint: Path, destination: Path) -> None:
           f"trained {meta.get('training', {}).get('step')} steps)")
 
 
+def package_as(checkpoint: Path, name: str) -> None:
+    """Package ``checkpoint`` as the built-in model ``name`` and print the hashes for the model card."""
+    destination = REPO / "zssbir_core" / "models" / "packaged" / name
+    package(checkpoint, destination)
+    for file in ("model.safetensors", "model.json"):
+        digest = hashlib.sha256((destination / file).read_bytes()).hexdigest()
+        print(f"sha256 {file}: {digest}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "sketchy-all100")
@@ -82,22 +94,27 @@ def main() -> int:
                              "training classes join the sketches (recipes everyday-lite1, everyday-finetune)")
     parser.add_argument("--backbone", help="the network, instead of the recipe's (e.g. efficientnet_lite2)")
     parser.add_argument("--image-size", type=int, help="the input size, instead of the recipe's (e.g. 260 for Lite2)")
+    parser.add_argument("--finetuned-share", type=float,
+                        help="a fine-tuning's share of the saved weights, instead of the recipe's (the rest: --init's)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train in WORK/all-classes without packaging (a model that a fine-tuning starts from)")
+    parser.add_argument("--package", type=Path, metavar="CHECKPOINT",
+                        help="package this trained checkpoint folder as --name instead of training")
     args = parser.parse_args()
-    network = {key: value for key, value in (("backbone", args.backbone), ("image_size", args.image_size))
-               if value is not None}
+    if args.package is not None:
+        package_as(args.package, args.name)
+        return 0
+    overrides = {key: value for key, value in (("backbone", args.backbone), ("image_size", args.image_size),
+                                               ("finetuned_share", args.finetuned_share)) if value is not None}
     os.environ.setdefault("ZSSBIR_DATA_DIR", str(args.work / "zssbir-data"))
     exclude = args.exclude_classes.read_text().split() if args.exclude_classes else []
     run = args.work / ("heldout-variant" if exclude else "all-classes")
-    wall = train(args.data, run, args.device, exclude, args.recipe, args.doodles, args.init, network)
+    wall = train(args.data, run, args.device, exclude, args.recipe, args.doodles, args.init, overrides)
     print(f"training command wall time: {wall / 60:.1f} min", flush=True)
-    if exclude:
-        return 0
-    destination = REPO / "zssbir_core" / "models" / "packaged" / args.name
-    package(run / "model", destination)
-    for name in ("model.safetensors", "model.json"):
-        digest = hashlib.sha256((destination / name).read_bytes()).hexdigest()
-        print(f"sha256 {name}: {digest}")
+    if not exclude and not args.train_only:
+        package_as(run / "model", args.name)
     return 0
+
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def test_cli_index_search_eval_embed_without_torch(tmp_path, sketchy_root) -> No
             for file in sorted(folder.glob(pattern))[:3]:
                 (data / domain / folder.name / file.name).write_bytes(file.read_bytes())
     report = json.loads(_cli(tmp_path, "eval", "--data", str(data), "--json", "--query-expansion", "2").stdout)
-    assert report["model"] == "sketch-lite1-v3" and 0 < report["metrics"]["map_all"] <= 1
+    assert report["model"] == "sketch-lite2-v4" and 0 < report["metrics"]["map_all"] <= 1
     _cli(tmp_path, "embed", str(photos), "--output", str(tmp_path / "vectors.npz"))
     assert (tmp_path / "vectors.npz").stat().st_size > 0
     doctor = json.loads(_cli(tmp_path, "doctor", "--json").stdout)

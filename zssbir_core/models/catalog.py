@@ -61,11 +61,14 @@ class BuiltinModel:
 
 
 BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
-    BuiltinModel("sketch-lite1-v3", "Sketch model: EfficientNet-Lite1 trained on Sketchy and doodles, 224 px (offline)",
+    BuiltinModel("sketch-lite2-v4", "Sketch model: EfficientNet-Lite2 trained on Sketchy and doodles, 260 px (offline)",
+                 "efficientnet_lite2", "packaged", True,
+                 content_hash="eba8c9ec35cfce71b4267c2ab45d3e385362592841d1ed9d79e717727e0193f5"),
+    # the previous defaults, kept so that libraries indexed with them keep working offline
+    BuiltinModel("sketch-lite1-v3", "Sketch model v3: EfficientNet-Lite1 on Sketchy and doodles, 224 px (previous default, offline)",
                  "efficientnet_lite1", "packaged", True,
                  content_hash="3a9029e47d8adcf311e37cd891e6fddac33d33488ac221317e1248d5ffd59ae4"),
-    # the previous defaults, kept so that libraries indexed with them keep working offline
-    BuiltinModel("sketch-lite1-v2", "Sketch model v2: EfficientNet-Lite1 on Sketchy, 224 px (previous default, offline)",
+    BuiltinModel("sketch-lite1-v2", "Sketch model v2: EfficientNet-Lite1 on Sketchy, 224 px (earlier default, offline)",
                  "efficientnet_lite1", "packaged", True,
                  content_hash="d49e5e1069b861cbfaf18ede71a054ec486eb6bb2819634b150e08c24399b649"),
     BuiltinModel("sketch-lite1-v1", "Sketch model v1: EfficientNet-Lite1 at 160 px (first default, offline)",
@@ -80,7 +83,7 @@ BUILTIN_MODELS: tuple[BuiltinModel, ...] = (
     BuiltinModel("resnet50-imagenet", "ResNet50, ImageNet features (98 MB download)", "resnet50", "download", False,
                  short_label="ResNet50"),
 )
-DEFAULT_MODEL = "sketch-lite1-v3"
+DEFAULT_MODEL = "sketch-lite2-v4"
 """The model used when none is named: the app's first start, every CLI command's ``--model``."""
 BUILTIN_IDS: tuple[str, ...] = tuple(model.id for model in BUILTIN_MODELS)
 
