@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _flag_overrides(args: argparse.Namespace, base: Any, chosen: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _flag_overrides(args: argparse.Namespace, base: Any, chosen: frozenset[str]) -> dict[str, Any]:
     """The settings the flags change. A checkpoint named by ``--init`` brings its backbone and its
     input size, unless a flag or a key of the ``--config`` file (``chosen``) sets them."""
     changes: dict[str, Any] = {}
