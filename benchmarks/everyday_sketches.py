@@ -32,7 +32,9 @@ query embedded as drawn and framed to its strokes, the two vectors averaged (``q
     python benchmarks/everyday_sketches.py --table --output results.json   (a markdown table of them)
 
 ``--margin M`` scores only the ``-views`` sets, with the framed view's margin (``query_views.MARGIN``)
-set to M, under the key ``"SPEC margin=M"``.
+set to M, under the key ``"SPEC margin=M"``. ``--extra-view mirror`` (or ``heavy``) scores only the
+``-views`` sets with one more view of each view, mirrored left to right (or its strokes thickened by
+a 3x3 minimum filter), under ``"SPEC +mirror"``: test-time augmentations of the query.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from canvas_strokes import canvas_image  # sibling benchmarks (this script's folder)
 from model_sweep import ALL100, SEEN100, SHARED, plain_and_expanded
+from PIL import Image, ImageFilter, ImageOps
 from sketch_styles import QUERY_PHOTOS, coarse_copies
 from train_ablation import heldout_classes
 
@@ -57,6 +61,12 @@ from zssbir_core.evaluation.evaluate import embed_samples
 from zssbir_core.imageio import open_image
 from zssbir_core.models import load_model
 from zssbir_core.query_views import embed_queries
+
+EXTRA_VIEWS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "mirror": ImageOps.mirror,
+    "heavy": lambda image: image.filter(ImageFilter.MinFilter(3)),
+}
+"""Test-time augmentations of ``--extra-view``: each view of a query is also embedded this way."""
 
 QUICKDRAW = SHARED / "quickdraw-seen"
 SHARES = (0.25, 0.5, 0.75, 1.0)
@@ -180,6 +190,8 @@ def main() -> int:
     parser.add_argument("--table", action="store_true", help="print the --output file as a markdown table and stop")
     parser.add_argument("--views", action="store_true", help="with --table: the figures of the queries as the app embeds them")
     parser.add_argument("--margin", type=float, help="score only the app's query views, with this framing margin")
+    parser.add_argument("--extra-view", choices=sorted(EXTRA_VIEWS),
+                        help="score only the app's query views, each also embedded mirrored or with heavier strokes")
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(args.output.read_text()), "-views" if args.views else ""))
@@ -193,9 +205,13 @@ def main() -> int:
         sets = QuerySets(Path(folder))
         if args.margin is not None:
             query_views.MARGIN = args.margin
+        if args.extra_view:
+            augment, app_views = EXTRA_VIEWS[args.extra_view], query_views.views
+            query_views.views = lambda image: [v for view in app_views(image) for v in (view, augment(view))]
         for spec in args.models:
-            key = spec if args.margin is None else f"{spec} margin={args.margin:g}"
-            results[key] = score(spec, sets, views_only=args.margin is not None)
+            key = spec + ("" if args.margin is None else f" margin={args.margin:g}")
+            key += f" +{args.extra_view}" if args.extra_view else ""
+            results[key] = score(spec, sets, views_only=key != spec)
             print(key, json.dumps(results[key]), flush=True)
             if args.output:
                 args.output.write_text(json.dumps(results, indent=2) + "\n")
