@@ -89,6 +89,20 @@ def test_adding_a_folder_indexes_it_with_progress(qtbot, tmp_path, sketchy_root,
     assert window.results_pane.results_stack.currentWidget() is window.results_pane.results_view
 
 
+def test_the_end_of_indexing_is_said_once_and_still_seen_with_the_library_hidden(
+    qtbot, tmp_path, sketchy_root, small_embedder
+) -> None:
+    window = make_window(qtbot, tmp_path, small_embedder)
+    index_folder(qtbot, window, copy_photos(sketchy_root, tmp_path / "photos", per_class=1))
+    assert window.library_panel.progress_label.text() == "Indexing finished: 4 photos."
+    assert window.statusBar().currentMessage() != "Indexing finished: 4 photos."
+    window.library_dock.toggleViewAction().trigger()
+    assert not window.library_dock.isVisible()
+    with qtbot.waitSignal(window.engine.indexing_finished, timeout=WAIT_MS):
+        window.window_actions.rescan.trigger()
+    assert window.statusBar().currentMessage() == "Indexing finished: 4 photos."
+
+
 def test_drawing_strokes_searches_and_shows_thumbnails(qtbot, indexed_window) -> None:
     window = indexed_window
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS) as blocker:

@@ -171,7 +171,6 @@ class LibraryControl(QObject):
         count = sum(n for _p, n in self.engine.folders())
         message = "Indexing cancelled; the photos done so far are searchable." if cancelled else f"Indexing finished: {count} photos."
         self.indexing_changed.emit(False, message)
-        self.status.emit(message, 8000)
         self.photos_changed.emit()
 
     def _failed(self, error: BaseException) -> None:

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         panel.skipped_requested.connect(lambda: SkippedFilesDialog(self.engine.skipped(), self).exec())
         library.folders_changed.connect(self._folders_changed)
         library.indexing_changed.connect(panel.set_indexing)
+        library.indexing_changed.connect(self._indexing_line)
         library.progress.connect(panel.show_progress)
         library.cancelling.connect(panel.set_cancelling)
         library.photos_changed.connect(session.search_now)
@@ -221,6 +222,12 @@ class MainWindow(QMainWindow):
         self.session.keep_folders([path for path, _count in folders])
         self.results_pane.folder_button.set_folders(path for path, _count in folders)
         self.results_pane.set_has_folders(bool(folders))
+
+    def _indexing_line(self, running: bool, message: str) -> None:
+        """How a run ended shows below the library's progress bar, and in the status bar only
+        while the library panel is hidden (so it is never shown twice)."""
+        if not running and message and not self.library_dock.isVisible():
+            self.statusBar().showMessage(message, 8000)
 
     def _search_similar(self, photo_id: int, path: Path | None) -> None:
         if path is not None:
